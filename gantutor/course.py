@@ -1,0 +1,201 @@
+"""Build ``exercises/`` from ``solutions/`` (the single source), and check that they are in sync.
+
+In a solution notebook, the code a learner writes sits between two marker lines (the nbgrader
+convention)::
+
+    def discriminator_loss(logits_real, logits_fake):
+        ### BEGIN SOLUTION
+        return F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
+        ### END SOLUTION
+
+The exercise notebook gets, in its place, ``raise NotImplementedError("Exercise 1.2: ...")`` with
+the same indentation. Exercises are numbered ``<chapter>.<k>`` in order of appearance, where the
+chapter is the notebook's number prefix (``01_minimax`` → 1). Outputs are cleared, and every cell
+that calls a ``check_*`` function is tagged ``raises-exception`` so that "Run All" and nbval go on
+past the checks of exercises not done yet.
+
+A learner may fill in ``exercises/`` in place. ``build`` never loses that work: an exercise
+notebook whose code differs from what was generated is copied to ``exercises/.backup/`` before
+it is rewritten.
+
+    python -m gantutor.course build      # write exercises/
+    python -m gantutor.course --check    # exit 1 when exercises/ is out of date
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\b.*$")
+END = re.compile(r"^[ \t]*### END SOLUTION\b.*$")
+DEF = re.compile(r"^[ \t]*def (?P<name>\w+)\(")
+CHECK_CALL = re.compile(r"\bcheck_\w+\(")
+CHAPTER = re.compile(r"^(?P<num>\d+)_")
+BANNER = (
+    "> **Exercise notebook** (generated from `solutions/{name}`). Fill in every cell that says "
+    "`raise NotImplementedError`, run it, then run the check below it: the check says what is right "
+    "or what is wrong. Your edits are yours: rebuilding the exercises backs them up to "
+    "`exercises/.backup/` first."
+)
+
+
+class MarkerError(ValueError):
+    """A solution notebook has unbalanced BEGIN/END SOLUTION markers."""
+
+
+def repo_root() -> Path:
+    """The course checkout this module lives in (an editable install)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def chapter_of(path: Path) -> int:
+    match = CHAPTER.match(path.name)
+    if not match:
+        raise ValueError(f"notebook name {path.name!r} must start with its chapter number, e.g. 01_minimax.ipynb")
+    return int(match["num"])
+
+
+def strip_solution(source: str, chapter: int, first_index: int, where: str) -> tuple[str, int]:
+    """Replace each solution block in ``source``; return the new source and the number of blocks."""
+    out, inside, count, func = [], False, 0, None
+    for lineno, line in enumerate(source.splitlines(), 1):
+        if (m := DEF.match(line)) and not inside:
+            func = m["name"]
+        if m := BEGIN.match(line):
+            if inside:
+                raise MarkerError(f"{where}, line {lineno}: BEGIN SOLUTION inside another solution block")
+            inside, count = True, count + 1
+            task = f"write the body of {func}()" if func else "write your code here"
+            out.append(f'{m["indent"]}raise NotImplementedError("Exercise {chapter}.{first_index + count - 1}: {task}")')
+        elif END.match(line):
+            if not inside:
+                raise MarkerError(f"{where}, line {lineno}: END SOLUTION without a BEGIN SOLUTION")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise MarkerError(f"{where}: BEGIN SOLUTION without an END SOLUTION")
+    return "\n".join(out), count
+
+
+def _code_hash(nb) -> str:
+    sources = [c.source for c in nb.cells]
+    return hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]
+
+
+def build_notebook(nb, name: str):
+    """The exercise version of solution notebook ``nb`` (a new object; ``nb`` is not changed)."""
+    chapter = chapter_of(Path(name))
+    ex = nbformat.v4.new_notebook(metadata=dict(nb.metadata))
+    ex.cells.append(nbformat.v4.new_markdown_cell(BANNER.format(name=name)))
+    index = 1
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            ex.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata=dict(cell.metadata)) if cell.cell_type == "markdown"
+                            else nbformat.from_dict(dict(cell)))
+            continue
+        source, count = strip_solution(cell.source, chapter, index, f"{name}, cell {i}")
+        index += count
+        metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
+        tags = [t for t in metadata.get("tags", []) if t != "raises-exception"]
+        if CHECK_CALL.search(source):
+            tags.append("raises-exception")
+        if tags:
+            metadata["tags"] = tags
+        else:
+            metadata.pop("tags", None)
+        ex.cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
+    for k, cell in enumerate(ex.cells):
+        cell["id"] = f"cell-{k}"  # stable ids: the build is byte-for-byte reproducible
+    ex.metadata["gantutor"] = {"generated_from": f"solutions/{name}", "code_hash": _code_hash(ex)}
+    return ex
+
+
+def _render(nb) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def plan(root: Path) -> dict[Path, str]:
+    """Every exercise file's expected text, keyed by its path."""
+    solutions = sorted((root / "solutions").glob("*.ipynb"))
+    return {root / "exercises" / p.name: _render(build_notebook(nbformat.read(p, as_version=4), p.name)) for p in solutions}
+
+
+def _edited_by_learner(path: Path) -> bool:
+    """True when a generated exercise notebook's code differs from what was generated."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return True  # unreadable: keep a copy, never destroy it
+    recorded = nb.metadata.get("gantutor", {}).get("code_hash")
+    return recorded is None or recorded != _code_hash(nb)
+
+
+def _backup(path: Path) -> Path:
+    folder = path.parent / ".backup"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    shutil.copy2(path, target)
+    return target
+
+
+def build(root: Path | None = None, log=print) -> list[Path]:
+    """Write ``exercises/`` from ``solutions/``; return the files written."""
+    root = Path(root or repo_root())
+    (root / "exercises").mkdir(exist_ok=True)
+    written = []
+    for path, text in plan(root).items():
+        if path.exists() and path.read_text() == text:
+            continue
+        if path.exists() and _edited_by_learner(path):
+            log(f"kept your edits of {path.name}: copied to {_backup(path).relative_to(root)}")
+        path.write_text(text)
+        written.append(path)
+        log(f"wrote {path.relative_to(root)}")
+    return written
+
+
+def check(root: Path | None = None) -> list[str]:
+    """Problems that make ``exercises/`` differ from a fresh build (an empty list when in sync)."""
+    root = Path(root or repo_root())
+    expected = plan(root)
+    problems = [f"{p.relative_to(root)} is missing" for p in expected if not p.exists()]
+    problems += [f"{p.relative_to(root)} is out of date" for p, text in expected.items() if p.exists() and p.read_text() != text]
+    problems += [f"{p.relative_to(root)} has no source in solutions/" for p in sorted((root / "exercises").glob("*.ipynb"))
+                 if p not in expected]
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gantutor.course", description="Build or check exercises/ from solutions/.")
+    parser.add_argument("command", nargs="?", choices=["build", "check"], default="build")
+    parser.add_argument("--check", action="store_true", help="only check that exercises/ is in sync (exit 1 if not)")
+    parser.add_argument("--root", type=Path, default=None, help="the course checkout (default: the one gantutor lives in)")
+    args = parser.parse_args(argv)
+    try:
+        if args.check or args.command == "check":
+            problems = check(args.root)
+            for line in problems:
+                print(line, file=sys.stderr)
+            if problems:
+                print("exercises/ is out of sync with solutions/: run `python -m gantutor.course build`", file=sys.stderr)
+                return 1
+            print("exercises/ is in sync with solutions/")
+            return 0
+        build(args.root)
+        return 0
+    except (MarkerError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The minimax game in closed form, on densities tabulated over a grid.
+
+Goodfellow et al. (2014), Proposition 1 and Theorem 1: for a fixed generator with density p_g,
+the discriminator that maximises V(D, G) = ∫ p_data log D + p_g log(1 - D) dx is
+
+    D*(x) = p_data(x) / (p_data(x) + p_g(x)),
+
+and at that discriminator V(D*, G) = -log 4 + 2 · JSD(p_data ‖ p_g). So the generator's loss equals
+the Jensen-Shannon divergence (up to constants) only when D is optimal.
+
+Densities are arrays of values on a regular grid with cell size ``dx`` (length in 1D, area in
+2D); integrals are Riemann sums, with the convention 0 · log 0 = 0.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _density(p, name: str) -> torch.Tensor:
+    p = torch.as_tensor(p, dtype=torch.float64)
+    if p.numel() == 0:
+        raise ValueError(f"{name} is empty")
+    if not torch.isfinite(p).all() or (p < 0).any():
+        raise ValueError(f"{name} must hold finite, non-negative density values")
+    return p
+
+
+def _pair(p, q, dx, name_p: str, name_q: str):
+    p, q = _density(p, name_p), _density(q, name_q)
+    if p.shape != q.shape:
+        raise ValueError(f"{name_p} has shape {tuple(p.shape)} but {name_q} has shape {tuple(q.shape)}")
+    if not dx > 0:
+        raise ValueError(f"dx must be the grid's cell size (> 0), got {dx}")
+    for name, d in ((name_p, p), (name_q, q)):
+        mass = float(d.sum() * dx)
+        if abs(mass - 1) > 1e-2:
+            raise ValueError(
+                f"{name} integrates to {mass:.4f} on this grid, not 1: widen the grid, "
+                f"or normalise it with {name} / ({name}.sum() * dx)"
+            )
+    return p, q
+
+
+def _xlogy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.special.xlogy(x, y)  # x log y with 0 log 0 = 0
+
+
+def optimal_discriminator(p_data, p_g) -> torch.Tensor:
+    """D*(x) = p_data / (p_data + p_g), pointwise; 1/2 where both densities are 0 (D* is free there)."""
+    p, q = _density(p_data, "p_data"), _density(p_g, "p_g")
+    if p.shape != q.shape:
+        raise ValueError(f"p_data has shape {tuple(p.shape)} but p_g has shape {tuple(q.shape)}")
+    total = p + q
+    return torch.where(total > 0, p / total.clamp_min(torch.finfo(total.dtype).tiny), 0.5)
+
+
+def kl_divergence(p, q, dx: float) -> float:
+    """KL(p ‖ q) = ∫ p log(p / q) dx, in nats; inf when p has mass where q has none."""
+    p, q = _pair(p, q, dx, "p", "q")
+    if ((p > 0) & (q == 0)).any():
+        return math.inf
+    return float((_xlogy(p, p) - _xlogy(p, q)).sum() * dx)
+
+
+def js_divergence(p, q, dx: float) -> float:
+    """JSD(p ‖ q) = ½ KL(p ‖ m) + ½ KL(q ‖ m) with m = (p + q)/2, in nats; between 0 and log 2."""
+    p, q = _pair(p, q, dx, "p", "q")
+    m = (p + q) / 2
+    return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
+
+
+def value_function(D, p_data, p_g, dx: float) -> float:
+    """V(D, G) = ∫ p_data log D + p_g log(1 - D) dx for discriminator values ``D`` on the grid."""
+    p, q = _pair(p_data, p_g, dx, "p_data", "p_g")
+    D = torch.as_tensor(D, dtype=torch.float64)
+    if D.shape != p.shape:
+        raise ValueError(f"D has shape {tuple(D.shape)} but the densities have shape {tuple(p.shape)}")
+    if ((D < 0) | (D > 1)).any():
+        raise ValueError("D must hold probabilities in [0, 1] (apply a sigmoid to logits first)")
+    # float64 rounds D* to exactly 1 where p_g is ~1e-100 times p_data; a floor of tiny (log ≈ -708)
+    # keeps such a negligible term negligible instead of turning the whole integral into -inf.
+    tiny = torch.finfo(torch.float64).tiny
+    return float((_xlogy(p, D.clamp_min(tiny)) + _xlogy(q, (1 - D).clamp_min(tiny))).sum() * dx)
+
+
+def gaussian_density(x, mean: float, std: float) -> torch.Tensor:
+    """The 1D normal density N(x; mean, std²) on the points ``x`` (float64)."""
+    if not std > 0:
+        raise ValueError(f"std must be > 0, got {std}")
+    x = torch.as_tensor(x, dtype=torch.float64)
+    return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))

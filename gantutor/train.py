@@ -1,0 +1,190 @@
+"""The training loop: one discriminator step, one generator step, and a loop that drives them.
+
+Algorithm 1 of Goodfellow et al. (2014), with the non-saturating generator loss by default:
+
+    for each step:
+        for k steps:  update D by descending  L_D = -E[log D(x)] - E[log(1 - D(G(z)))]
+        update G by descending  L_G = -E[log D(G(z))]
+
+``d_step`` and ``g_step`` are small and return floats; ``train_gan`` loops over them and calls
+``callbacks(step, G, D, history)`` after every step, so plots and logging plug in from outside.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from gantutor._validate import positive_int
+from gantutor.losses import discriminator_loss, generator_loss_nonsaturating
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA): same seed, same numbers on the same machine."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """CUDA when a GPU is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def sample_noise(batch_size: int, latent_dim: int, device=None, generator=None) -> torch.Tensor:
+    """z ~ N(0, I), shape (batch_size, latent_dim)."""
+    positive_int(batch_size, "batch_size")
+    positive_int(latent_dim, "latent_dim")
+    return torch.randn(batch_size, latent_dim, generator=generator).to(device)
+
+
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module):
+    """Turn off gradients of ``module``'s parameters inside the block (D during G's step)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+def grad_norm(module: torch.nn.Module) -> float:
+    """The L2 norm of all of ``module``'s gradients together (0 when none)."""
+    norms = [p.grad.norm() for p in module.parameters() if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss) -> dict:
+    """One update of D on a real batch and G(z); G receives no gradient (the fakes are detached)."""
+    x_fake = G(z).detach()  # D's loss must not flow back into G
+    logits_real, logits_fake = D(x_real), D(x_fake)  # (B,), (B,)
+    loss = loss_fn(logits_real, logits_fake)
+    opt_D.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = grad_norm(D)
+    opt_D.step()
+    return {
+        "d_loss": loss.item(),
+        "d_real": torch.sigmoid(logits_real).mean().item(),  # mean D(x)
+        "d_fake": torch.sigmoid(logits_fake).mean().item(),  # mean D(G(z))
+        "d_grad_norm": norm,
+    }
+
+
+def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating) -> dict:
+    """One update of G through a frozen D (D's weights receive no gradient)."""
+    with frozen(D):
+        loss = loss_fn(D(G(z)))
+        opt_G.zero_grad(set_to_none=True)
+        loss.backward()
+    norm = grad_norm(G)
+    opt_G.step()
+    return {"g_loss": loss.item(), "g_grad_norm": norm}
+
+
+@dataclass
+class History:
+    """Per-step records of a run: losses, mean D outputs and gradient norms."""
+
+    step: list = field(default_factory=list)
+    d_loss: list = field(default_factory=list)
+    g_loss: list = field(default_factory=list)
+    d_real: list = field(default_factory=list)
+    d_fake: list = field(default_factory=list)
+    d_grad_norm: list = field(default_factory=list)
+    g_grad_norm: list = field(default_factory=list)
+
+    def append(self, step: int, record: dict) -> None:
+        self.step.append(step)
+        for key, value in record.items():
+            getattr(self, key).append(value)
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def last(self) -> dict:
+        """The latest record as a dict (empty before the first step)."""
+        return {k: v[-1] for k, v in vars(self).items() if v}
+
+
+def adam(module, lr: float, betas=(0.5, 0.999)) -> torch.optim.Adam:
+    """Adam with the GAN default β1 = 0.5 (Radford et al., 2016)."""
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
+
+
+def _check_train_args(num_steps, batch_size, lr, d_steps):
+    positive_int(num_steps, "num_steps")
+    positive_int(batch_size, "batch_size")
+    positive_int(d_steps, "d_steps")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+
+
+def train_gan(
+    G,
+    D,
+    sample_real,
+    *,
+    num_steps: int = 1000,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    betas=(0.5, 0.999),
+    d_steps: int = 1,
+    d_loss=discriminator_loss,
+    g_loss=generator_loss_nonsaturating,
+    lr_decay: bool = False,
+    opt_G=None,
+    opt_D=None,
+    device=None,
+    callbacks=(),
+    history: History | None = None,
+    progress: bool = True,
+) -> History:
+    """Train G against D; ``sample_real(n)`` returns a batch of n real examples.
+
+    ``d_steps`` D updates per G update; ``lr_decay`` decays both learning rates linearly to 0
+    over ``num_steps``; pass ``opt_G`` / ``opt_D`` to use other optimisers (e.g. SGD) and
+    ``history`` to continue a run. Each callback is called as ``fn(step, G, D, history)``.
+    """
+    _check_train_args(num_steps, batch_size, lr, d_steps)
+    device = torch.device(device) if device is not None else next(G.parameters()).device
+    G.to(device).train()
+    D.to(device).train()
+    opt_G = opt_G or adam(G, lr, betas)
+    opt_D = opt_D or adam(D, lr, betas)
+    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1 - t / num_steps) for o in (opt_G, opt_D)] if lr_decay else []
+    history = history if history is not None else History()
+    start = history.step[-1] + 1 if len(history) else 0
+    bar = tqdm(range(start, start + num_steps), disable=not progress, desc="training", leave=False)
+    for step in bar:
+        for _ in range(d_steps):
+            z = sample_noise(batch_size, G.latent_dim, device)
+            record = d_step(G, D, sample_real(batch_size).to(device), z, opt_D, d_loss)
+        record |= g_step(G, D, sample_noise(batch_size, G.latent_dim, device), opt_G, g_loss)
+        history.append(step, record)
+        for sched in schedules:
+            sched.step()
+        for fn in callbacks:
+            fn(step, G, D, history)
+        if step % 50 == 0:
+            bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}")
+    return history
+
+
+@torch.no_grad()
+def generate(G, n: int, device=None) -> torch.Tensor:
+    """n samples of G in eval mode, on the CPU, shape (n, ...)."""
+    positive_int(n, "n")
+    device = device or next(G.parameters()).device
+    was_training = G.training
+    G.eval()
+    x = G(sample_noise(n, G.latent_dim, device)).cpu()
+    G.train(was_training)
+    return x

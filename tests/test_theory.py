@@ -1,0 +1,83 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gantutor.data import mixture
+from gantutor.theory import (gaussian_density, js_divergence, kl_divergence, optimal_discriminator,
+                             value_function)
+
+X = torch.linspace(-12, 12, 24001, dtype=torch.float64)
+DX = float(X[1] - X[0])
+
+
+def test_optimal_discriminator_formula():
+    p, q = torch.tensor([0.2, 0.0, 0.0, 1.0]), torch.tensor([0.6, 0.5, 0.0, 0.0])
+    assert torch.allclose(optimal_discriminator(p, q), torch.tensor([0.25, 0.0, 0.5, 1.0], dtype=torch.float64))
+
+
+def test_optimal_discriminator_maximises_the_value_function():
+    p, q = gaussian_density(X, 0, 1), gaussian_density(X, 1, 0.5)
+    d_star = optimal_discriminator(p, q)
+    best = value_function(d_star, p, q, DX)
+    for shift in (-0.05, 0.05):
+        assert value_function((d_star + shift).clamp(1e-9, 1 - 1e-9), p, q, DX) < best
+
+
+@pytest.mark.parametrize("mean,std", [(0.0, 1.0), (1.0, 0.5), (3.0, 2.0), (-2.0, 0.3)])
+def test_value_at_optimal_d_is_minus_log4_plus_2_jsd(mean, std):
+    p, q = gaussian_density(X, 0, 1), gaussian_density(X, mean, std)
+    p, q = p / (p.sum() * DX), q / (q.sum() * DX)  # the identity holds for densities normalised on the grid
+    v = value_function(optimal_discriminator(p, q), p, q, DX)
+    assert abs(v - (-math.log(4) + 2 * js_divergence(p, q, DX))) < 1e-6
+
+
+def test_identity_in_2d_on_the_ring():
+    ring = mixture("ring")
+    axis = torch.linspace(-1.6, 1.6, 801, dtype=torch.float64)
+    xx, yy = torch.meshgrid(axis, axis, indexing="xy")
+    pts = torch.stack([xx.flatten(), yy.flatten()], 1)
+    p = ring.density(pts)
+    q = torch.exp(-0.5 * (pts**2).sum(1) / 0.5**2) / (2 * math.pi * 0.5**2)  # N(0, 0.5² I)
+    cell = float(axis[1] - axis[0]) ** 2
+    p, q = p / (p.sum() * cell), q / (q.sum() * cell)
+    v = value_function(optimal_discriminator(p, q), p, q, cell)
+    assert abs(v - (-math.log(4) + 2 * js_divergence(p, q, cell))) < 1e-6
+
+
+def test_kl_matches_closed_form_for_gaussians():
+    m1, s1, m2, s2 = 0.0, 1.0, 1.0, 2.0
+    closed = math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+    assert abs(kl_divergence(gaussian_density(X, m1, s1), gaussian_density(X, m2, s2), DX) - closed) < 1e-6
+
+
+def test_js_bounds():
+    p = gaussian_density(X, 0, 1)
+    assert abs(js_divergence(p, p, DX)) < 1e-12
+    box = lambda lo, hi: ((X >= lo) & (X < hi)).double() / (hi - lo)
+    assert abs(js_divergence(box(-3, -1), box(1, 3), DX) - math.log(2)) < 1e-3  # disjoint supports
+
+
+def test_kl_is_infinite_without_overlap():
+    box = lambda lo, hi: ((X >= lo) & (X < hi)).double() / (hi - lo)
+    assert kl_divergence(box(-3, -1), box(1, 3), DX) == math.inf
+
+
+def test_numpy_inputs_are_accepted():
+    p = gaussian_density(X, 0, 1).numpy()
+    assert isinstance(js_divergence(p, np.array(p), DX), float)
+
+
+def test_bad_inputs_are_refused():
+    p = gaussian_density(X, 0, 1)
+    with pytest.raises(ValueError, match="integrates to"):
+        js_divergence(p * 2, p, DX)
+    with pytest.raises(ValueError, match="shape"):
+        js_divergence(p, p[:-1], DX)
+    with pytest.raises(ValueError, match="dx"):
+        kl_divergence(p, p, 0.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        optimal_discriminator(-p, p)
+    with pytest.raises(ValueError, match="probabilities"):
+        value_function(p * 10, p, p, DX)

@@ -1,0 +1,95 @@
+import copy
+
+import pytest
+import torch
+
+from gantutor import default_device, seed_everything
+from gantutor.data import mixture
+from gantutor.models import MLPDiscriminator, MLPGenerator
+from gantutor.train import History, adam, d_step, g_step, generate, sample_noise, train_gan
+
+
+def small_gan():
+    seed_everything(0)
+    return MLPGenerator(2, hidden=(16, 16)), MLPDiscriminator(hidden=(16, 16))
+
+
+def test_seed_everything_repeats_numbers():
+    seed_everything(5)
+    a = torch.randn(3)
+    seed_everything(5)
+    assert torch.equal(a, torch.randn(3))
+
+
+def test_default_device_is_usable():
+    assert torch.zeros(1, device=default_device()).device.type in ("cpu", "cuda")
+
+
+def test_d_step_changes_only_d():
+    G, D = small_gan()
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+    out = d_step(G, D, mixture("ring").sample(32), sample_noise(32, 2), adam(D, 1e-2))
+    assert set(out) == {"d_loss", "d_real", "d_fake", "d_grad_norm"}
+    assert all(torch.equal(p, q) for p, q in zip(G.parameters(), G0.parameters()))
+    assert all(p.grad is None for p in G.parameters())  # the fakes were detached
+    assert not all(torch.equal(p, q) for p, q in zip(D.parameters(), D0.parameters()))
+
+
+def test_g_step_changes_only_g():
+    G, D = small_gan()
+    D0 = copy.deepcopy(D)
+    g_step(G, D, sample_noise(32, 2), adam(G, 1e-2))
+    assert all(torch.equal(p, q) for p, q in zip(D.parameters(), D0.parameters()))
+    assert all(p.grad is None for p in D.parameters()) and all(p.requires_grad for p in D.parameters())
+
+
+def test_train_gan_records_history_and_calls_callbacks():
+    G, D = small_gan()
+    seen = []
+    h = train_gan(G, D, mixture("ring").sample, num_steps=12, batch_size=16, progress=False,
+                  callbacks=[lambda step, G, D, history: seen.append((step, len(history)))])
+    assert len(h) == 12 and seen[-1] == (11, 12)
+    assert all(0 <= v <= 1 for v in h.d_real + h.d_fake)
+    h = train_gan(G, D, mixture("ring").sample, num_steps=3, batch_size=16, progress=False, history=h)
+    assert h.step[-4:] == [11, 12, 13, 14]
+
+
+def test_lr_decay_reaches_zero():
+    G, D = small_gan()
+    opt_G = adam(G, 1e-3)
+    train_gan(G, D, mixture("ring").sample, num_steps=5, batch_size=8, lr_decay=True, opt_G=opt_G, progress=False)
+    assert opt_G.param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+def test_same_seed_same_run():
+    runs = []
+    for _ in range(2):
+        G, D = small_gan()
+        train_gan(G, D, mixture("ring").sample, num_steps=20, batch_size=16, progress=False)
+        runs.append(generate(G, 5))
+    assert torch.equal(*runs)
+
+
+def test_history_last():
+    h = History()
+    assert h.last() == {}
+    h.append(0, {"d_loss": 1.0, "g_loss": 2.0})
+    assert h.last() == {"step": 0, "d_loss": 1.0, "g_loss": 2.0}
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"num_steps": 0}, "num_steps"), ({"batch_size": -1}, "batch_size"),
+    ({"lr": 0.0}, "lr"), ({"d_steps": 0}, "d_steps"),
+])
+def test_bad_training_arguments_are_refused(kwargs, match):
+    G, D = small_gan()
+    with pytest.raises(ValueError, match=match):
+        train_gan(G, D, mixture("ring").sample, progress=False, **kwargs)
+
+
+def test_models_refuse_wrong_input_shapes():
+    G, D = small_gan()
+    with pytest.raises(ValueError, match=r"z must have shape \(batch, 2\)"):
+        G(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 2\)"):
+        D(torch.zeros(4))
