@@ -8,7 +8,13 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told; a container or Binder often runs as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test install clean-venv
+.PHONY: lab test install clean-venv exercises benchmark
+
+exercises: $(STAMP)
+	$(PY) -m gantutor.course build
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/notebook_times.py
 
 install: $(STAMP)
 
@@ -22,9 +28,9 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
+# One pytest run: unit and checker tests, then nbval over every notebook, solution and exercise.
 test: $(STAMP)
-	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval-lax --nbval-current-server -p no:cacheprovider notebooks solutions exercises $(NBVAL_ARGS)
+	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

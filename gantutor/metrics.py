@@ -45,3 +45,25 @@ def mode_coverage(samples: torch.Tensor, mixture, threshold: float = 3.0) -> Mod
         high_quality=float(good.float().mean()),
         counts=tuple(counts.tolist()),
     )
+
+
+class CoverageTracker:
+    """A ``train_gan`` callback: mode coverage of ``n`` samples every ``every`` steps.
+
+    ``records`` holds dicts with the step, the modes captured, the high-quality fraction and the
+    mean D(G(z)) of the last ``every`` steps.
+    """
+
+    def __init__(self, mixture, every: int = 500, n: int = PACGAN_NUM_SAMPLES):
+        self.mixture, self.every, self.n = mixture, every, n
+        self.records = []
+
+    def __call__(self, step, G, D, history) -> None:
+        if (step + 1) % self.every:
+            return
+        from gantutor.train import generate
+
+        cov = mode_coverage(generate(G, self.n), self.mixture)
+        recent = history.d_fake[-self.every:]
+        self.records.append({"step": step + 1, "modes": cov.modes, "high_quality": cov.high_quality,
+                             "mean_d_fake": sum(recent) / len(recent)})

@@ -68,7 +68,7 @@ def test_discriminator_loss_accepts_reference_and_equivalent_forms(capsys):
     (lambda r, f: F.softplus(r).mean() + F.softplus(-f).mean(), "labels are swapped"),
     (lambda r, f: F.softplus(-r).mean(), "the term for the fakes"),
     (lambda r, f: -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean(), "underflows"),
-    (lambda r, f: torch.tensor(float(losses.discriminator_loss(r, f))), "does not depend on the logits"),
+    (lambda r, f: torch.tensor(losses.discriminator_loss(r, f).item()), "does not depend on the logits"),
     (lambda r, f: F.softplus(-r) + F.softplus(f), "average over the batch"),
 ])
 def test_discriminator_loss_rejects_typical_mistakes(answer, hint):

@@ -40,3 +40,16 @@ def test_bad_samples_are_refused():
         mode_coverage(torch.zeros(10, 3), ring)
     with pytest.raises(ValueError, match="NaN"):
         mode_coverage(torch.full((10, 2), float("nan")), ring)
+
+
+def test_coverage_tracker_records_every_n_steps():
+    from gantutor.metrics import CoverageTracker
+    from gantutor.models import MLPDiscriminator, MLPGenerator
+    from gantutor.train import train_gan
+
+    ring = mixture("ring")
+    tracker = CoverageTracker(ring, every=5, n=100)
+    train_gan(MLPGenerator(2, hidden=(8,)), MLPDiscriminator(hidden=(8,)), ring.sample, num_steps=12, batch_size=8,
+              callbacks=[tracker], progress=False)
+    assert [r["step"] for r in tracker.records] == [5, 10]
+    assert all(0 <= r["mean_d_fake"] <= 1 and 0 <= r["modes"] <= 8 for r in tracker.records)
