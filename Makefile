@@ -25,12 +25,14 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# Rooted at the repository so that exercises/ and solutions/ are reachable; opens on the first chapter.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb \
+		--port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
 # One pytest run: unit and checker tests, then nbval over every notebook, solution and exercise.
 test: $(STAMP)
-	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
+	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -10,7 +10,8 @@ convention)::
 
 The exercise notebook gets, in its place, ``raise NotImplementedError("Exercise 1.2: ...")`` with
 the same indentation. Exercises are numbered ``<chapter>.<k>`` in order of appearance, where the
-chapter is the notebook's number prefix (``01_minimax`` → 1). Outputs are cleared, and every cell
+chapter is the notebook's number prefix (``01_minimax`` → 1). Outputs are cleared (and with them
+the ``# NBVAL_CHECK_OUTPUT`` markers, which would have nothing to compare), and every cell
 that calls a ``check_*`` function is tagged ``raises-exception`` so that "Run All" and nbval go on
 past the checks of exercises not done yet.
 
@@ -39,6 +40,7 @@ END = re.compile(r"^[ \t]*### END SOLUTION\b.*$")
 DEF = re.compile(r"^[ \t]*def (?P<name>\w+)\(")
 CHECK_CALL = re.compile(r"\bcheck_\w+\(")
 CHAPTER = re.compile(r"^(?P<num>\d+)_")
+CHECK_OUTPUT = re.compile(r"^[ \t]*# NBVAL_CHECK_OUTPUT[ \t]*\n?", re.MULTILINE)
 BANNER = (
     "> **Exercise notebook** (generated from `solutions/{name}`). Fill in every cell that says "
     "`raise NotImplementedError`, run it, then run the check below it: the check says what is right "
@@ -103,6 +105,7 @@ def build_notebook(nb, name: str):
                             else nbformat.from_dict(dict(cell)))
             continue
         source, count = strip_solution(cell.source, chapter, index, f"{name}, cell {i}")
+        source = CHECK_OUTPUT.sub("", source)  # outputs are cleared: nothing left for nbval to compare
         index += count
         metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
         tags = [t for t in metadata.get("tags", []) if t != "raises-exception"]

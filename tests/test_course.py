@@ -31,7 +31,7 @@ def test_build_numbers_exercises_clears_outputs_and_tags_checks():
         "def a():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
         "checks.check_a(a)",
         "def b():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION",
-        "print('story goes on')",
+        "# NBVAL_CHECK_OUTPUT\nprint('story goes on')",
     )
     ex = course.build_notebook(nb, "03_demo.ipynb")
     code = [c for c in ex.cells if c.cell_type == "code"]
@@ -40,6 +40,7 @@ def test_build_numbers_exercises_clears_outputs_and_tags_checks():
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     assert code[1].metadata["tags"] == ["raises-exception"]
     assert "tags" not in code[3].metadata
+    assert code[3].source == "print('story goes on')"  # no stored output left to check against
     assert ex.cells[0].cell_type == "markdown" and "Exercise notebook" in ex.cells[0].source
     assert nb.cells[1].outputs  # the source notebook is not changed
 

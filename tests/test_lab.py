@@ -26,7 +26,7 @@ def test_make_lab_answers_on_its_port():
         deadline, answer = time.time() + 90, None
         while time.time() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token=test", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/notebooks?token=test", timeout=2) as r:
                     answer = json.load(r)
                 break
             except OSError:
@@ -35,6 +35,8 @@ def test_make_lab_answers_on_its_port():
         assert answer is not None, f"JupyterLab did not answer on port {port}; make lab said:\n{log}"
         names = {item["name"] for item in answer["content"]}
         assert "01_minimax.ipynb" in names, names
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/exercises?token=test", timeout=5) as r:
+            assert "01_minimax.ipynb" in {item["name"] for item in json.load(r)["content"]}  # exercises reachable too
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
