@@ -37,6 +37,14 @@ def run(path: Path) -> tuple[float, str, nbformat.NotebookNode]:
     return seconds, (f"{errors[0].ename}: {errors[0].evalue}" if errors else ""), nb
 
 
+def _resolve(path: Path, p) -> Path:
+    """A notebook path as given, or relative to the repository; a clear error if neither exists."""
+    for candidate in (path, ROOT / path):
+        if candidate.is_file() and candidate.suffix == ".ipynb":
+            return candidate.resolve()
+    p.error(f"no notebook at {path} (looked in the current folder and in {ROOT})")
+
+
 def main(argv=None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("paths", nargs="*", type=Path, help="notebooks to run (default: notebooks/*.ipynb)")
@@ -44,11 +52,11 @@ def main(argv=None) -> int:
     p.add_argument("--strict", action="store_true", help=f"exit 1 when a notebook takes over {BUDGET_S:.0f} s")
     args = p.parse_args(argv)
     folders = ["notebooks", "solutions", "exercises"] if args.all else ["notebooks"]
-    paths = args.paths or [q for f in folders for q in sorted((ROOT / f).glob("*.ipynb"))]
+    paths = [_resolve(q, p) for q in args.paths] or [q for f in folders for q in sorted((ROOT / f).glob("*.ipynb"))]
     result, rows = {}, []
     for path in paths:
-        seconds, error, nb = run(path.resolve())
-        name = str(path.resolve().relative_to(ROOT))
+        seconds, error, nb = run(path)
+        name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         result[name] = {"seconds": round(seconds, 2), "within_budget": seconds <= BUDGET_S, "error": error}
         rows.append([name, f"{seconds:.1f}", "ok" if seconds <= BUDGET_S else "OVER", error or "-"])
         if args.out:
