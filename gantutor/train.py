@@ -90,6 +90,24 @@ def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating) -> dict:
     return {"g_loss": loss.item(), "g_grad_norm": norm}
 
 
+def fit_discriminator(D, sample_real, sample_fake, *, num_steps: int, batch_size: int = 256, lr: float = 1e-3,
+                      opt=None, loss_fn=discriminator_loss) -> list:
+    """The inner max of the game: train D alone against a fixed generator; returns the losses.
+
+    ``sample_real(n)`` and ``sample_fake(n)`` each return a batch of n examples.
+    """
+    _check_train_args(num_steps, batch_size, lr, 1)
+    opt = opt or adam(D, lr)
+    history = []
+    for _ in range(num_steps):
+        loss = loss_fn(D(sample_real(batch_size)), D(sample_fake(batch_size)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    return history
+
+
 @dataclass
 class History:
     """Per-step records of a run: losses, mean D outputs and gradient norms."""

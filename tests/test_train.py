@@ -93,3 +93,15 @@ def test_models_refuse_wrong_input_shapes():
         G(torch.zeros(4, 3))
     with pytest.raises(ValueError, match=r"x must have shape \(batch, 2\)"):
         D(torch.zeros(4))
+
+
+def test_fit_discriminator_learns_to_separate_two_fixed_distributions():
+    from gantutor.train import fit_discriminator
+
+    seed_everything(0)
+    D = MLPDiscriminator(in_dim=1, hidden=(16,))
+    losses_ = fit_discriminator(D, lambda n: torch.randn(n, 1) - 3, lambda n: torch.randn(n, 1) + 3,
+                                num_steps=200, batch_size=64, lr=1e-2)
+    assert len(losses_) == 200 and losses_[-1] < 0.1 < losses_[0]
+    with pytest.raises(ValueError, match="num_steps"):
+        fit_discriminator(D, torch.randn, torch.randn, num_steps=0)
