@@ -47,3 +47,53 @@ def generator_loss_nonsaturating(logits_fake: torch.Tensor) -> torch.Tensor:
     """
     float_tensor(logits_fake, "logits_fake")
     return F.softplus(-logits_fake).mean()  # -log σ(l) = softplus(-l)
+
+
+# --- Least squares (Mao et al., 2017, LSGAN with a = 0, b = c = 1) ------------------------------
+# D outputs an unbounded score s (no sigmoid).
+
+def ls_discriminator_loss(scores_real: torch.Tensor, scores_fake: torch.Tensor) -> torch.Tensor:
+    """L_D = ½ E[(s(x) − 1)²] + ½ E[s(G(z))²]. Inputs: scores of the same shape (N,). Returns a scalar."""
+    float_tensor(scores_real, "scores_real")
+    float_tensor(scores_fake, "scores_fake")
+    same_shape(scores_real, scores_fake, "scores_real", "scores_fake")
+    return 0.5 * ((scores_real - 1) ** 2).mean() + 0.5 * (scores_fake**2).mean()
+
+
+def ls_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:
+    """L_G = ½ E[(s(G(z)) − 1)²]. Input: scores (N,). Returns a scalar."""
+    float_tensor(scores_fake, "scores_fake")
+    return 0.5 * ((scores_fake - 1) ** 2).mean()
+
+
+# --- Wasserstein (Arjovsky et al., 2017; Gulrajani et al., 2017) ---------------------------------
+# The critic D outputs an unbounded score; it must be (close to) 1-Lipschitz: weight clipping or
+# the gradient penalty below.
+
+def wasserstein_critic_loss(scores_real: torch.Tensor, scores_fake: torch.Tensor) -> torch.Tensor:
+    """L_D = E[D(G(z))] − E[D(x)]: the critic maximises E[D(x)] − E[D(G(z))]. Returns a scalar."""
+    float_tensor(scores_real, "scores_real")
+    float_tensor(scores_fake, "scores_fake")
+    same_shape(scores_real, scores_fake, "scores_real", "scores_fake")
+    return scores_fake.mean() - scores_real.mean()
+
+
+def wasserstein_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:
+    """L_G = −E[D(G(z))]. Returns a scalar."""
+    float_tensor(scores_fake, "scores_fake")
+    return -scores_fake.mean()
+
+
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP: E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1] per sample.
+
+    Inputs: real, fake of the same shape (N, ...); the fakes may carry G's graph, it is cut here.
+    Returns a scalar that keeps D's graph (it is added to D's loss, usually × λ = 10).
+    """
+    float_tensor(real, "real")
+    float_tensor(fake, "fake")
+    same_shape(real, fake, "real", "fake")
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator).to(real)  # (N, 1, ...)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)  # ∇_x̂ D(x̂), (N, ...)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()  # (‖∇D(x̂)‖₂ − 1)²

@@ -91,3 +91,88 @@ def gaussian_density(x, mean: float, std: float) -> torch.Tensor:
         raise ValueError(f"std must be > 0, got {std}")
     x = torch.as_tensor(x, dtype=torch.float64)
     return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+
+# --- Game dynamics: the bilinear game min_x max_y f(x, y) = x·y -------------------------------
+# Its only equilibrium is (0, 0). ∂f/∂x = y and ∂f/∂y = x, so gradient descent on x and ascent on
+# y rotate around it; the discretisation decides whether the rotation spirals out, cycles or
+# converges (Gidel et al., 2019, "A variational inequality perspective on GANs"; Daskalakis et
+# al., 2018, "Training GANs with optimism"; Korpelevich, 1976, the extragradient method).
+# Each function returns the trajectory as a (num_steps + 1, 2) tensor of (x, y).
+
+def _start(x0: float, y0: float, num_steps: int, lr: float):
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps <= 0:
+        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    return [(float(x0), float(y0))]
+
+
+def gda_simultaneous(num_steps: int, lr: float, x0: float = 1.0, y0: float = 1.0) -> torch.Tensor:
+    """x ← x − η y and y ← y + η x, both from the old point: |(x, y)| grows by √(1 + η²) a step."""
+    path = _start(x0, y0, num_steps, lr)
+    for _ in range(num_steps):
+        x, y = path[-1]
+        path.append((x - lr * y, y + lr * x))
+    return torch.tensor(path, dtype=torch.float64)
+
+
+def gda_alternating(num_steps: int, lr: float, x0: float = 1.0, y0: float = 1.0) -> torch.Tensor:
+    """x ← x − η y, then y ← y + η x with the *new* x: bounded, it cycles (for η < 2) but never converges."""
+    path = _start(x0, y0, num_steps, lr)
+    for _ in range(num_steps):
+        x, y = path[-1]
+        x = x - lr * y
+        path.append((x, y + lr * x))
+    return torch.tensor(path, dtype=torch.float64)
+
+
+def optimistic_gda(num_steps: int, lr: float, x0: float = 1.0, y0: float = 1.0) -> torch.Tensor:
+    """Optimism: step with 2·(gradient now) − (gradient before); converges for small η."""
+    path = _start(x0, y0, num_steps, lr)
+    gx_prev, gy_prev = path[0][1], path[0][0]
+    for _ in range(num_steps):
+        x, y = path[-1]
+        gx, gy = y, x  # ∂f/∂x, ∂f/∂y
+        path.append((x - lr * (2 * gx - gx_prev), y + lr * (2 * gy - gy_prev)))
+        gx_prev, gy_prev = gx, gy
+    return torch.tensor(path, dtype=torch.float64)
+
+
+def extragradient(num_steps: int, lr: float, x0: float = 1.0, y0: float = 1.0) -> torch.Tensor:
+    """Look ahead one step, then update with the gradient at the look-ahead point; converges."""
+    path = _start(x0, y0, num_steps, lr)
+    for _ in range(num_steps):
+        x, y = path[-1]
+        x_half, y_half = x - lr * y, y + lr * x
+        path.append((x - lr * y_half, y + lr * x_half))
+    return torch.tensor(path, dtype=torch.float64)
+
+
+def gda_with_optimizer(make_optimizer, num_steps: int, x0: float = 1.0, y0: float = 1.0,
+                       alternating: bool = False) -> torch.Tensor:
+    """The bilinear game played by real torch optimizers: ``make_optimizer(params)``, e.g.
+    ``lambda p: torch.optim.Adam(p, lr=0.01)``. x descends f; y descends −f (ascends f)."""
+    _start(x0, y0, num_steps, 1.0)
+    x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(float(y0), dtype=torch.float64, requires_grad=True)
+    opt_x, opt_y = make_optimizer([x]), make_optimizer([y])
+    path = [(x.item(), y.item())]
+    for _ in range(num_steps):
+        opt_x.zero_grad()
+        opt_y.zero_grad()
+        x.grad, y.grad = y.detach().clone(), -x.detach().clone()  # ∂f/∂x = y; ∂(−f)/∂y = −x
+        opt_x.step()
+        if alternating:
+            y.grad = -x.detach().clone()  # y reacts to the new x
+        opt_y.step()
+        path.append((x.item(), y.item()))
+    return torch.tensor(path, dtype=torch.float64)
+
+
+def distance_to_equilibrium(path: torch.Tensor) -> torch.Tensor:
+    """|(x, y) − (0, 0)| along a trajectory of shape (T, 2)."""
+    path = torch.as_tensor(path, dtype=torch.float64)
+    if path.dim() != 2 or path.shape[1] != 2:
+        raise ValueError(f"path must have shape (T, 2), got {tuple(path.shape)}")
+    return path.norm(dim=1)

@@ -62,11 +62,17 @@ def grad_norm(module: torch.nn.Module) -> float:
     return float(torch.nn.utils.clip_grad_norm_(grads, float("inf"))) if grads else 0.0
 
 
-def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss) -> dict:
-    """One update of D on a real batch and G(z); G receives no gradient (the fakes are detached)."""
+def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None) -> dict:
+    """One update of D on a real batch and G(z); G receives no gradient (the fakes are detached).
+
+    ``penalty(D, x_real, x_fake)``, if given, is added to D's loss, e.g. the WGAN-GP term
+    ``lambda D, r, f: 10 * gradient_penalty(D, r, f)``.
+    """
     x_fake = G(z).detach()  # D's loss must not flow back into G
     logits_real, logits_fake = D(x_real), D(x_fake)  # (B,), (B,)
     loss = loss_fn(logits_real, logits_fake)
+    if penalty is not None:
+        loss = loss + penalty(D, x_real, x_fake)
     opt_D.zero_grad(set_to_none=True)
     loss.backward()
     norm = grad_norm(D)
@@ -106,6 +112,32 @@ def fit_discriminator(D, sample_real, sample_fake, *, num_steps: int, batch_size
         opt.step()
         history.append(loss.item())
     return history
+
+
+def g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps: int = 5, inner_lr: float = 1e-2,
+                    d_loss=discriminator_loss, loss_fn=generator_loss_nonsaturating) -> dict:
+    """Unrolled GAN (Metz et al., 2017): G's loss is taken against D after ``unroll_steps`` more
+    D updates, differentiated through those updates, so G sees how D would answer its move.
+
+    The look-ahead uses plain gradient steps of size ``inner_lr`` on a functional copy of D (the
+    paper unrolls D's own optimiser); D itself is not changed.
+    """
+    positive_int(unroll_steps, "unroll_steps")
+    params = dict(D.named_parameters())
+    fake = G(z)  # (B, ...), keeps G's graph
+    for _ in range(unroll_steps):
+        real = sample_real(z.shape[0]).to(fake.device)
+        loss = d_loss(torch.func.functional_call(D, params, (real,)), torch.func.functional_call(D, params, (fake,)))
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)  # keep the graph: G differentiates through
+        params = {k: v - inner_lr * g for (k, v), g in zip(params.items(), grads)}
+    loss = loss_fn(torch.func.functional_call(D, params, (fake,)))
+    opt_G.zero_grad(set_to_none=True)
+    loss.backward()
+    for p in D.parameters():
+        p.grad = None  # the look-ahead's gradients for D are not D's update
+    norm = grad_norm(G)
+    opt_G.step()
+    return {"g_loss": loss.item(), "g_grad_norm": norm}
 
 
 @dataclass
@@ -158,6 +190,8 @@ def train_gan(
     d_steps: int = 1,
     d_loss=discriminator_loss,
     g_loss=generator_loss_nonsaturating,
+    d_penalty=None,
+    unroll_steps: int = 0,
     lr_decay: bool = False,
     opt_G=None,
     opt_D=None,
@@ -168,7 +202,9 @@ def train_gan(
 ) -> History:
     """Train G against D; ``sample_real(n)`` returns a batch of n real examples.
 
-    ``d_steps`` D updates per G update; ``lr_decay`` decays both learning rates linearly to 0
+    ``d_steps`` D updates per G update; ``d_penalty(D, x_real, x_fake)`` is added to D's loss;
+    ``unroll_steps > 0`` trains G against a D unrolled that many steps (``g_step_unrolled``);
+    ``lr_decay`` decays both learning rates linearly to 0
     over ``num_steps``; pass ``opt_G`` / ``opt_D`` to use other optimisers (e.g. SGD) and
     ``history`` to continue a run. Each callback is called as ``fn(step, G, D, history)``.
     """
@@ -185,8 +221,12 @@ def train_gan(
     for step in bar:
         for _ in range(d_steps):
             z = sample_noise(batch_size, G.latent_dim, device)
-            record = d_step(G, D, sample_real(batch_size).to(device), z, opt_D, d_loss)
-        record |= g_step(G, D, sample_noise(batch_size, G.latent_dim, device), opt_G, g_loss)
+            record = d_step(G, D, sample_real(batch_size).to(device), z, opt_D, d_loss, d_penalty)
+        z = sample_noise(batch_size, G.latent_dim, device)
+        if unroll_steps:
+            record |= g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps, d_loss=d_loss, loss_fn=g_loss)
+        else:
+            record |= g_step(G, D, z, opt_G, g_loss)
         history.append(step, record)
         for sched in schedules:
             sched.step()

@@ -73,3 +73,24 @@ def test_custom_mixture_validates():
         custom_mixture([0, 1, 2], 0.1)
     with pytest.raises(ValueError, match="std"):
         custom_mixture([[0, 0]], 0.0)
+
+
+def test_pack_puts_m_consecutive_samples_side_by_side():
+    from gantutor.models import pack
+
+    x = torch.arange(12.0).reshape(6, 2)
+    assert torch.equal(pack(x, 3), torch.tensor([[0.0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]))
+    with pytest.raises(ValueError, match="divisible by m = 4"):
+        pack(x, 4)
+
+
+def test_packed_and_minibatch_std_discriminators():
+    from gantutor.models import MinibatchStd, MLPDiscriminator
+
+    assert MLPDiscriminator(hidden=(8,), pack=4)(torch.randn(16, 2)).shape == (4,)
+    D = MLPDiscriminator(hidden=(8,), minibatch_std=True)
+    assert D(torch.randn(16, 2)).shape == (16,)
+    h = torch.tensor([[1.0, 0.0], [3.0, 0.0]])
+    assert torch.allclose(MinibatchStd()(h)[:, 2], torch.tensor([0.5, 0.5]))  # std (1, 0), mean 0.5
+    with pytest.raises(ValueError, match="at least 2"):
+        MinibatchStd()(torch.ones(1, 3))

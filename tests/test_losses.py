@@ -56,3 +56,54 @@ def test_non_tensors_and_integer_logits_are_refused():
         generator_loss_nonsaturating([0.1, 0.2])
     with pytest.raises(TypeError, match="floating-point"):
         generator_loss_minimax(torch.tensor([1, 2]))
+
+
+# --- least squares, Wasserstein, gradient penalty ------------------------------------------------
+from gantutor.losses import (gradient_penalty, ls_discriminator_loss, ls_generator_loss, wasserstein_critic_loss,
+                             wasserstein_generator_loss)
+
+
+def test_least_squares_losses_by_hand():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
+    # ½·mean((0, 2)²) + ½·mean((0, −2)²) = ½·2 + ½·2
+    assert float(ls_discriminator_loss(real, fake)) == pytest.approx(2.0)
+    # ½·mean((−1, −3)²) = ½·5
+    assert float(ls_generator_loss(fake)) == pytest.approx(2.5)
+
+
+def test_wasserstein_losses_by_hand():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
+    assert float(wasserstein_critic_loss(real, fake)) == pytest.approx(-1.0 - 2.0)
+    assert float(wasserstein_generator_loss(fake)) == pytest.approx(1.0)
+
+
+class Linear2D(torch.nn.Module):
+    """D(x) = w·x: its gradient is w everywhere."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(w))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+def test_gradient_penalty_is_zero_for_unit_gradients_and_one_for_zero_gradients():
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    assert gradient_penalty(Linear2D([0.6, 0.8]), real, fake).item() == pytest.approx(0.0, abs=1e-12)
+    assert gradient_penalty(Linear2D([0.0, 0.0]), real, fake).item() == pytest.approx(1.0)
+    assert gradient_penalty(Linear2D([3.0, 4.0]), real, fake).item() == pytest.approx(16.0)  # (5 − 1)²
+
+
+def test_gradient_penalty_reaches_the_critic_not_the_generator():
+    D = Linear2D([3.0, 4.0])
+    fake = torch.randn(8, 2, requires_grad=True)
+    gradient_penalty(D, torch.randn(8, 2), fake).backward()
+    assert D.w.grad is not None and fake.grad is None
+
+
+def test_gradient_penalty_on_images():
+    D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 1))
+    assert gradient_penalty(D, torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)).dim() == 0
+    with pytest.raises(ValueError, match="real has shape"):
+        gradient_penalty(D, torch.randn(4, 3, 2, 2), torch.randn(5, 3, 2, 2))

@@ -81,3 +81,46 @@ def test_bad_inputs_are_refused():
         optimal_discriminator(-p, p)
     with pytest.raises(ValueError, match="probabilities"):
         value_function(p * 10, p, p, DX)
+
+
+# --- game dynamics -------------------------------------------------------------------------------
+from gantutor.theory import (distance_to_equilibrium, extragradient, gda_alternating, gda_simultaneous,
+                             gda_with_optimizer, optimistic_gda)
+
+
+def test_simultaneous_gda_spirals_out_at_the_predicted_rate():
+    lr, steps = 0.1, 50
+    d = distance_to_equilibrium(gda_simultaneous(steps, lr))
+    assert torch.allclose(d[-1] / d[0], torch.tensor((1 + lr**2) ** (steps / 2), dtype=torch.float64))
+
+
+def test_alternating_gda_stays_bounded_but_does_not_converge():
+    d = distance_to_equilibrium(gda_alternating(2000, 0.1))
+    assert d.max() < 1.2 * d[0] and d[-500:].min() > 0.8 * d[0]
+
+
+def test_optimism_and_extragradient_converge():
+    for method in (optimistic_gda, extragradient):
+        d = distance_to_equilibrium(method(2000, 0.1))
+        assert d[-1] < 1e-3 * d[0], method.__name__
+
+
+def test_optimizer_version_matches_hand_written_sgd():
+    sgd = lambda p: torch.optim.SGD(p, lr=0.1)
+    assert torch.allclose(gda_with_optimizer(sgd, 30), gda_simultaneous(30, 0.1))
+    assert torch.allclose(gda_with_optimizer(sgd, 30, alternating=True), gda_alternating(30, 0.1))
+
+
+def test_momentum_makes_simultaneous_gda_diverge_faster():
+    plain = distance_to_equilibrium(gda_with_optimizer(lambda p: torch.optim.SGD(p, lr=0.1), 200))
+    heavy = distance_to_equilibrium(gda_with_optimizer(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), 200))
+    assert heavy[-1] > plain[-1] > plain[0]
+
+
+def test_dynamics_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="num_steps"):
+        gda_simultaneous(0, 0.1)
+    with pytest.raises(ValueError, match="lr"):
+        extragradient(10, -1.0)
+    with pytest.raises(ValueError, match="path"):
+        distance_to_equilibrium(torch.zeros(5, 3))

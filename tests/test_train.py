@@ -105,3 +105,44 @@ def test_fit_discriminator_learns_to_separate_two_fixed_distributions():
     assert len(losses_) == 200 and losses_[-1] < 0.1 < losses_[0]
     with pytest.raises(ValueError, match="num_steps"):
         fit_discriminator(D, torch.randn, torch.randn, num_steps=0)
+
+
+def test_d_step_adds_the_penalty():
+    from gantutor.losses import gradient_penalty
+
+    G, D = small_gan()
+    x, z = mixture("ring").sample(32), sample_noise(32, 2)
+    plain = d_step(copy.deepcopy(G), copy.deepcopy(D), x, z, adam(D, 1e-3))["d_loss"]
+    seed_everything(1)
+    G, D = small_gan()
+    penalised = d_step(G, D, x, z, adam(D, 1e-3), penalty=lambda D, r, f: 10 * gradient_penalty(D, r, f))["d_loss"]
+    assert penalised > plain
+
+
+def test_unrolled_step_changes_g_not_d_and_differs_from_a_plain_step():
+    from gantutor.train import g_step_unrolled
+
+    G, D = small_gan()
+    G_plain = copy.deepcopy(G)
+    D0 = copy.deepcopy(D)
+    z = sample_noise(32, 2)
+    seed_everything(3)
+    g_step_unrolled(G, D, z, torch.optim.SGD(G.parameters(), lr=0.1), mixture("ring").sample, unroll_steps=3, inner_lr=0.5)
+    g_step(G_plain, D, z, torch.optim.SGD(G_plain.parameters(), lr=0.1))
+    assert all(torch.equal(p, q) for p, q in zip(D.parameters(), D0.parameters()))
+    assert all(p.grad is None for p in D.parameters())
+    assert not all(torch.allclose(p, q) for p, q in zip(G.parameters(), G_plain.parameters()))
+
+
+def test_unroll_of_zero_steps_equals_the_plain_step():
+    from gantutor.train import g_step_unrolled
+
+    G, D = small_gan()
+    G2 = copy.deepcopy(G)
+    z = sample_noise(16, 2)
+    with pytest.raises(ValueError, match="unroll_steps"):
+        g_step_unrolled(G, D, z, adam(G, 1e-3), mixture("ring").sample, unroll_steps=0)
+    # one unrolled step with inner_lr = 0 is exactly the plain step
+    g_step_unrolled(G, D, z, torch.optim.SGD(G.parameters(), lr=0.1), mixture("ring").sample, unroll_steps=1, inner_lr=0.0)
+    g_step(G2, D, z, torch.optim.SGD(G2.parameters(), lr=0.1))
+    assert all(torch.allclose(p, q, atol=1e-7) for p, q in zip(G.parameters(), G2.parameters()))
