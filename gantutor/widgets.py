@@ -1,0 +1,215 @@
+"""Interactive tools for the notebooks (ipywidgets), each split in two:
+
+* a *model* with all the logic, plain Python that tests drive without a browser;
+* a thin *view* that builds the controls and draws, calling the model.
+
+``PlaygroundModel`` / ``playground()``: break and fix a GAN on 2D data with sliders, in the spirit
+of GAN Lab (Kahng et al., 2018), with the course's own code. Training runs in small chunks so
+the notebook stays responsive.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import torch
+
+from gantutor import losses
+from gantutor.data import custom_mixture, mixture
+from gantutor.metrics import mode_coverage
+from gantutor.models import MLPDiscriminator, MLPGenerator
+from gantutor.train import d_step, g_step, generate, History, sample_noise
+
+# The choices a learner sees in the drop-downs: label → (D's loss, G's loss, D penalty, critic?)
+_WGAN_GP_PENALTY = lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake)  # noqa: E731
+G_LOSSES = {
+    "minimax": (losses.discriminator_loss, losses.generator_loss_minimax, None),
+    "non-saturating": (losses.discriminator_loss, losses.generator_loss_nonsaturating, None),
+    "least squares": (losses.ls_discriminator_loss, losses.ls_generator_loss, None),
+    "wasserstein-gp": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss, _WGAN_GP_PENALTY),
+}
+OPTIMIZERS = {
+    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999)),
+    "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr),
+    "sgd + momentum": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+}
+# A hand-made mixture: 3 modes of different spread-out positions (a learner can edit `means`).
+HANDMADE_MEANS = ((-1.5, 0.0), (1.0, 1.2), (1.0, -1.2))
+DATASETS = ("ring", "grid", "hand-made")
+
+
+@dataclass(frozen=True)
+class Settings:
+    dataset: str = "ring"
+    g_loss: str = "non-saturating"
+    optimizer: str = "adam"
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    d_steps: int = 1
+    width: int = 64
+    batch_size: int = 256
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise ValueError with a message a learner can act on."""
+        for name, allowed in (("dataset", DATASETS), ("g_loss", tuple(G_LOSSES)), ("optimizer", tuple(OPTIMIZERS))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value <= 1):
+                raise ValueError(f"{name} must be a learning rate in (0, 1]; got {value!r}")
+        for name, low, high in (("d_steps", 1, 20), ("width", 4, 512), ("batch_size", 8, 4096)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer from {low} to {high}; got {value!r}")
+
+
+def _dataset(name: str):
+    return custom_mixture(HANDMADE_MEANS, 0.05, name="hand-made") if name == "hand-made" else mixture(name)
+
+
+class PlaygroundModel:
+    """The playground's state and training logic, with no display.
+
+    ``update(**changes)`` applies new settings mid-run: a new loss, optimiser or learning rate keeps
+    the networks; a new width or seed rebuilds them; a new dataset keeps training on the new data.
+    """
+
+    def __init__(self, **settings):
+        self.settings = Settings(**settings)
+        self.settings.validate()
+        self.data = _dataset(self.settings.dataset)
+        self.reset()
+
+    def reset(self) -> None:
+        """New networks and optimisers, an empty history."""
+        torch.manual_seed(self.settings.seed)
+        w = self.settings.width
+        self.G = MLPGenerator(2, hidden=(w, w, w))
+        self.D = MLPDiscriminator(hidden=(w, w, w))
+        self.history = History()
+        self._make_optimizers()
+
+    def _make_optimizers(self) -> None:
+        make = OPTIMIZERS[self.settings.optimizer]
+        self.opt_G = make(self.G.parameters(), self.settings.lr_g)
+        self.opt_D = make(self.D.parameters(), self.settings.lr_d)
+
+    def update(self, **changes) -> None:
+        """Change settings; invalid ones raise ValueError and leave the model as it was."""
+        unknown = set(changes) - set(asdict(self.settings))
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        new = replace(self.settings, **changes)
+        new.validate()
+        old, self.settings = self.settings, new
+        if new.dataset != old.dataset:
+            self.data = _dataset(new.dataset)
+        if (new.width, new.seed) != (old.width, old.seed):
+            self.reset()
+        elif (new.optimizer, new.lr_g, new.lr_d, new.g_loss) != (old.optimizer, old.lr_g, old.lr_d, old.g_loss):
+            self._make_optimizers()  # fresh optimiser state: old moments belong to another objective
+
+    @property
+    def step(self) -> int:
+        return len(self.history)
+
+    def train(self, num_steps: int = 50) -> dict:
+        """Train a chunk of ``num_steps`` G steps (each after ``d_steps`` D steps); returns the last record."""
+        d_loss, g_loss, penalty = G_LOSSES[self.settings.g_loss]
+        bs = self.settings.batch_size
+        for _ in range(num_steps):
+            for _ in range(self.settings.d_steps):
+                record = d_step(self.G, self.D, self.data.sample(bs), sample_noise(bs, 2), self.opt_D, d_loss, penalty)
+            record |= g_step(self.G, self.D, sample_noise(bs, 2), self.opt_G, g_loss)
+            if not all(torch.isfinite(torch.tensor(list(record.values())))):
+                raise FloatingPointError(f"training diverged at step {self.step} (a loss or gradient is NaN/inf): "
+                                         "lower the learning rates, then press reset")
+            self.history.append(self.step, record)
+        return record
+
+    def samples(self, n: int = 1000) -> torch.Tensor:
+        return generate(self.G, n)
+
+    def coverage(self, n: int = 2500):
+        return mode_coverage(self.samples(n), self.data)
+
+    def generator_field(self, n: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
+        """Generated points and the direction G's loss pushes each one: −∇_x L_G(D(x)). Shapes (n, 2)."""
+        _, g_loss, _ = G_LOSSES[self.settings.g_loss]
+        x = self.samples(n).requires_grad_(True)
+        (grad,) = torch.autograd.grad(g_loss(self.D(x)) * n, x)
+        return x.detach(), -grad
+
+
+def playground(**settings):
+    """The playground widget: controls, play / pause / step, and a live view. Returns the widget.
+
+    The model is at ``widget.model`` (a ``PlaygroundModel``).
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from gantutor.plotting import plot_samples
+
+    model = PlaygroundModel(**settings)
+    s = model.settings
+    controls = {
+        "dataset": W.Dropdown(options=DATASETS, value=s.dataset, description="data"),
+        "g_loss": W.Dropdown(options=list(G_LOSSES), value=s.g_loss, description="loss"),
+        "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimizer"),
+        "lr_g": W.FloatLogSlider(value=s.lr_g, base=10, min=-5, max=-0.5, description="lr G"),
+        "lr_d": W.FloatLogSlider(value=s.lr_d, base=10, min=-5, max=-0.5, description="lr D"),
+        "d_steps": W.IntSlider(value=s.d_steps, min=1, max=10, description="D steps"),
+        "width": W.Dropdown(options=[16, 32, 64, 128, 256], value=s.width, description="width"),
+    }
+    play = W.Play(interval=200, max=10**9, description="play")
+    step_button, reset_button = W.Button(description="step"), W.Button(description="reset")
+    message, view = W.HTML(), W.Output()
+
+    def draw():
+        with view:
+            view.clear_output(wait=True)
+            fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(10, 4))
+            lo, hi = model.data.bounds()
+            plot_samples(model.data.sample(1000), model.samples(), model.D, ax=ax_s, bounds=(lo, hi),
+                         title=f"step {model.step} — {model.coverage()}")
+            points, push = model.generator_field()
+            ax_s.quiver(points[:, 0], points[:, 1], push[:, 0], push[:, 1], color="tab:red", alpha=0.5, width=0.003)
+            for key in ("d_loss", "g_loss"):
+                ax_l.plot(model.history.step, getattr(model.history, key), lw=0.7, label=key)
+            ax_l.set(xlabel="step", title="losses")
+            ax_l.legend(fontsize=8)
+            fig.tight_layout()
+            display(fig)
+            plt.close(fig)
+
+    def run_chunk(*_):
+        try:
+            model.train(50)
+            message.value = ""
+        except FloatingPointError as err:
+            play.playing = False
+            message.value = f"<b style='color:#b00'>{err}</b>"
+        draw()
+
+    def on_change(change):
+        name = next(k for k, w in controls.items() if w is change["owner"])
+        try:
+            model.update(**{name: change["new"]})
+            message.value = ""
+        except ValueError as err:
+            message.value = f"<b style='color:#b00'>{err}</b>"
+        draw()
+
+    for w in controls.values():
+        w.observe(on_change, names="value")
+    play.observe(run_chunk, names="value")
+    step_button.on_click(run_chunk)
+    reset_button.on_click(lambda *_: (model.reset(), draw()))
+    box = W.VBox([W.HBox([play, step_button, reset_button]), W.HBox(list(controls.values())[:4]),
+                  W.HBox(list(controls.values())[4:]), message, view])
+    box.model = model
+    draw()
+    return box
