@@ -25,12 +25,16 @@ from gantutor.train import generate, train_gan
 RECIPE = dict(num_steps=3000, batch_size=512, lr=1e-3, lr_decay=True)
 
 
-def run_seed(seed: int):
+def run_seed(seed: int, make_optimizer=None, **changes):
+    """Train the recipe (with ``changes``) on the ring; ``make_optimizer(params)`` replaces Adam."""
     seed_everything(seed)
     ring = mixture("ring")
     G, D = MLPGenerator(2, hidden=(64, 64, 64)), MLPDiscriminator(hidden=(64, 64, 64))
+    options = RECIPE | changes
+    if make_optimizer is not None:  # the optimisers carry their own learning rates; lr scales the decay
+        options |= dict(lr=1.0, opt_G=make_optimizer(G.parameters()), opt_D=make_optimizer(D.parameters()))
     start = time.perf_counter()
-    train_gan(G, D, ring.sample, progress=False, **RECIPE)
+    train_gan(G, D, ring.sample, progress=False, **options)
     seconds = time.perf_counter() - start
     samples = generate(G, 2500)
     return mode_coverage(samples, ring), seconds, samples

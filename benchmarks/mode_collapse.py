@@ -51,7 +51,7 @@ METHODS = {
     "minibatch_std": Method(minibatch_std=True),
     "wgan_gp": Method(train=WGAN_GP),
 }
-DATASETS = {"ring": dict(num_steps=3000, width=64), "grid": dict(num_steps=4000, width=128)}
+DATASETS = {"ring": dict(num_steps=3000, width=64), "grid": dict(num_steps=3000, width=64)}
 
 
 def run(dataset: str, method: Method, seed: int):
@@ -74,11 +74,12 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     p.add_argument("--steps", type=int, default=None, help="override the number of generator steps")
+    p.add_argument("--width", type=int, default=None, help="override the networks' width")
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    if args.steps:
-        for d in DATASETS.values():
-            d["num_steps"] = args.steps
+    for d in DATASETS.values():
+        d["num_steps"] = args.steps or d["num_steps"]
+        d["width"] = args.width or d["width"]
     result, rows = {}, []
     for dataset in args.datasets:
         result[dataset] = {}

@@ -329,3 +329,57 @@ def check_training_step(fn) -> None:
         _fail(ex, "the returned losses are not the ones the updates used", expected=(round(d_ref, 6), round(g_ref, 6)),
               actual=(round(d_you, 6), round(g_you, 6)), hint="return the D loss and the G loss computed in this step, in that order")
     _passed(ex, "one D step then one G step, with no gradient leaking from D's loss into G.")
+
+
+# --- Chapter 2: game dynamics ---------------------------------------------------------------------
+
+_GAME_CASES = [(1.0, 1.0, 0.1), (0.5, -2.0, 0.3), (-1.5, 0.25, 0.05)]
+
+
+def _check_game_step(fn, ex: str, reference, mistakes, formula: str) -> None:
+    for x, y, lr in _GAME_CASES:
+        inputs = {"x": x, "y": y, "lr": lr}
+        out = _call(fn, ex, x, y, lr, inputs=inputs)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            _fail(ex, f"returned {_fmt(out)}", inputs=inputs, expected="a pair (x_new, y_new)",
+                  hint="end with `return x_new, y_new`")
+        actual = torch.tensor([float(v) for v in out], dtype=torch.float64)
+        expected = torch.tensor(reference(x, y, lr), dtype=torch.float64)
+        if not torch.allclose(actual, expected, atol=1e-9):
+            hint = _diagnose(actual, [(torch.tensor(m(x, y, lr), dtype=torch.float64), h) for m, h in mistakes], atol=1e-9)
+            _fail(ex, "wrong step", inputs=inputs, expected=tuple(expected.tolist()), actual=tuple(actual.tolist()),
+                  hint=hint or formula)
+
+
+@exercise("2.1")
+def check_gda_step(fn) -> None:
+    """Exercise 2.1: ``fn(x, y, lr)`` → one simultaneous gradient descent-ascent step on f(x, y) = x·y."""
+    mistakes = [
+        (lambda x, y, lr: (x - lr * y, y - lr * x), "y is the maximising player: it *ascends*, y + lr·∂f/∂y = y + lr·x"),
+        (lambda x, y, lr: (x + lr * y, y + lr * x), "x is the minimising player: it *descends*, x − lr·∂f/∂x = x − lr·y"),
+        (lambda x, y, lr: (x - lr * y, y + lr * (x - lr * y)),
+         "you used the new x in y's update: that is alternating GDA; simultaneous uses the old point for both"),
+        (lambda x, y, lr: (x - lr * x, y + lr * y), "∂f/∂x = y and ∂f/∂y = x for f = x·y (the gradients are swapped)"),
+    ]
+    _check_game_step(fn, "2.1", lambda x, y, lr: (x - lr * y, y + lr * x), mistakes,
+                     "x_new = x − lr·y and y_new = y + lr·x, both computed from the old (x, y)")
+    _passed("2.1", "simultaneous gradient descent-ascent, signs and timing right.")
+
+
+def _extragradient_step(x, y, lr):
+    x_half, y_half = x - lr * y, y + lr * x  # look ahead
+    return x - lr * y_half, y + lr * x_half  # update the old point with the look-ahead gradient
+
+
+@exercise("2.2")
+def check_extragradient_step(fn) -> None:
+    """Exercise 2.2: ``fn(x, y, lr)`` → one extragradient step on f(x, y) = x·y."""
+    mistakes = [
+        (lambda x, y, lr: (x - lr * y, y + lr * x), "this is plain GDA: first take a look-ahead step, then update with "
+                                                     "the gradient *at the look-ahead point*"),
+        (lambda x, y, lr: (lambda xh, yh: (xh - lr * yh, yh + lr * xh))(x - lr * y, y + lr * x),
+         "you stepped from the look-ahead point (two GDA steps); the update starts again from the *old* (x, y)"),
+    ]
+    _check_game_step(fn, "2.2", _extragradient_step, mistakes,
+                     "x½ = x − lr·y, y½ = y + lr·x; then x_new = x − lr·y½, y_new = y + lr·x½")
+    _passed("2.2", "the extragradient step: look ahead, then update the old point.")

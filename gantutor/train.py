@@ -12,6 +12,7 @@ Algorithm 1 of Goodfellow et al. (2014), with the non-saturating generator loss 
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -228,6 +229,11 @@ def train_gan(
         else:
             record |= g_step(G, D, z, opt_G, g_loss)
         history.append(step, record)
+        if not math.isfinite(record["d_loss"]) or not math.isfinite(record["g_loss"]):
+            err = FloatingPointError(f"training diverged at step {step}: a loss is {record['d_loss']}/{record['g_loss']} "
+                                     "(NaN or inf). Lower the learning rates or the momentum; `err.history` holds the run so far.")
+            err.history = history
+            raise err
         for sched in schedules:
             sched.step()
         for fn in callbacks:

@@ -20,6 +20,7 @@ def stub(*args):
 
 
 ALL_CHECKS = [checks.check_sample_noise, checks.check_discriminator_loss, checks.check_generator_loss_nonsaturating,
+              checks.check_gda_step, checks.check_extragradient_step,
               checks.check_optimal_discriminator, checks.check_training_step]
 
 
@@ -168,3 +169,29 @@ def test_training_step_accepts_reference(capsys):
 ])
 def test_training_step_rejects_typical_mistakes(answer, hint):
     assert hint in hint_of(checks.check_training_step, answer)
+
+
+# --- 2.1 / 2.2 game dynamics ---------------------------------------------------------------------
+
+def test_gda_step():
+    checks.check_gda_step(lambda x, y, lr: (x - lr * y, y + lr * x))
+    assert "*ascends*" in hint_of(checks.check_gda_step, lambda x, y, lr: (x - lr * y, y - lr * x))
+    assert "*descends*" in hint_of(checks.check_gda_step, lambda x, y, lr: (x + lr * y, y + lr * x))
+
+    def alternating(x, y, lr):
+        x = x - lr * y
+        return x, y + lr * x
+    assert "alternating GDA" in hint_of(checks.check_gda_step, alternating)
+
+
+def test_extragradient_step():
+    def right(x, y, lr):
+        xh, yh = x - lr * y, y + lr * x
+        return x - lr * yh, y + lr * xh
+
+    def from_lookahead(x, y, lr):
+        xh, yh = x - lr * y, y + lr * x
+        return xh - lr * yh, yh + lr * xh
+    checks.check_extragradient_step(right)
+    assert "this is plain GDA" in hint_of(checks.check_extragradient_step, lambda x, y, lr: (x - lr * y, y + lr * x))
+    assert "two GDA steps" in hint_of(checks.check_extragradient_step, from_lookahead)

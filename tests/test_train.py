@@ -146,3 +146,11 @@ def test_unroll_of_zero_steps_equals_the_plain_step():
     g_step_unrolled(G, D, z, torch.optim.SGD(G.parameters(), lr=0.1), mixture("ring").sample, unroll_steps=1, inner_lr=0.0)
     g_step(G2, D, z, torch.optim.SGD(G2.parameters(), lr=0.1))
     assert all(torch.allclose(p, q, atol=1e-7) for p, q in zip(G.parameters(), G2.parameters()))
+
+
+def test_divergence_stops_training_with_the_history_so_far():
+    G, D = small_gan()
+    sgd = lambda m: torch.optim.SGD(m.parameters(), lr=50.0, momentum=0.99)
+    with pytest.raises(FloatingPointError, match="diverged at step") as err:
+        train_gan(G, D, mixture("ring").sample, num_steps=500, batch_size=16, opt_G=sgd(G), opt_D=sgd(D), progress=False)
+    assert 0 < len(err.value.history) < 500
