@@ -115,6 +115,17 @@ def fit_discriminator(D, sample_real, sample_fake, *, num_steps: int, batch_size
     return history
 
 
+def unrolled_parameters(D, fake, real_batches, inner_lr: float, d_loss=discriminator_loss) -> dict:
+    """D's parameters after one plain gradient step on D's loss per real batch, as a graph that
+    depends on ``fake`` (and so on G): θ_{k+1} = θ_k − η ∇_θ L_D(θ_k; x_k, fake). D is not changed."""
+    params = dict(D.named_parameters())
+    for real in real_batches:
+        loss = d_loss(torch.func.functional_call(D, params, (real,)), torch.func.functional_call(D, params, (fake,)))
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)  # keep the graph: G differentiates through
+        params = {k: v - inner_lr * g for (k, v), g in zip(params.items(), grads)}
+    return params
+
+
 def g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps: int = 5, inner_lr: float = 1e-2,
                     d_loss=discriminator_loss, loss_fn=generator_loss_nonsaturating) -> dict:
     """Unrolled GAN (Metz et al., 2017): G's loss is taken against D after ``unroll_steps`` more
@@ -124,13 +135,9 @@ def g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps: int = 5, inner_lr
     paper unrolls D's own optimiser); D itself is not changed.
     """
     positive_int(unroll_steps, "unroll_steps")
-    params = dict(D.named_parameters())
     fake = G(z)  # (B, ...), keeps G's graph
-    for _ in range(unroll_steps):
-        real = sample_real(z.shape[0]).to(fake.device)
-        loss = d_loss(torch.func.functional_call(D, params, (real,)), torch.func.functional_call(D, params, (fake,)))
-        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)  # keep the graph: G differentiates through
-        params = {k: v - inner_lr * g for (k, v), g in zip(params.items(), grads)}
+    real_batches = [sample_real(z.shape[0]).to(fake.device) for _ in range(unroll_steps)]
+    params = unrolled_parameters(D, fake, real_batches, inner_lr, d_loss)
     loss = loss_fn(torch.func.functional_call(D, params, (fake,)))
     opt_G.zero_grad(set_to_none=True)
     loss.backward()

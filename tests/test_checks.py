@@ -20,7 +20,8 @@ def stub(*args):
 
 
 ALL_CHECKS = [checks.check_sample_noise, checks.check_discriminator_loss, checks.check_generator_loss_nonsaturating,
-              checks.check_gda_step, checks.check_extragradient_step,
+              checks.check_gda_step, checks.check_extragradient_step, checks.check_count_modes, checks.check_pack,
+              checks.check_gradient_penalty, checks.check_unrolled_parameters,
               checks.check_optimal_discriminator, checks.check_training_step]
 
 
@@ -195,3 +196,95 @@ def test_extragradient_step():
     checks.check_extragradient_step(right)
     assert "this is plain GDA" in hint_of(checks.check_extragradient_step, lambda x, y, lr: (x - lr * y, y + lr * x))
     assert "two GDA steps" in hint_of(checks.check_extragradient_step, from_lookahead)
+
+
+# --- 3.1-3.4 mode collapse -----------------------------------------------------------------------
+from gantutor import metrics, models, train
+from gantutor.data import custom_mixture
+
+
+def count_modes_reference(samples, means, std):
+    cov = metrics.mode_coverage(samples, custom_mixture(means, std))
+    return cov.modes, cov.high_quality
+
+
+def test_count_modes():
+    checks.check_count_modes(count_modes_reference)
+
+    def any_nearest(samples, means, std):
+        d, nearest = torch.cdist(samples, means).min(1)
+        return len(set(nearest.tolist())), (d / std < 3).float().mean().item()
+
+    def unscaled(samples, means, std):
+        d, nearest = torch.cdist(samples, means).min(1)
+        return len(set(nearest[d < 3].tolist())), (d < 3).float().mean().item()
+
+    def count_not_fraction(samples, means, std):
+        modes, hq = count_modes_reference(samples, means, std)
+        return modes, hq * len(samples)
+    assert "*high-quality* sample" in hint_of(checks.check_count_modes, any_nearest)
+    assert "standardise the distance" in hint_of(checks.check_count_modes, unscaled)
+    assert "fraction" in hint_of(checks.check_count_modes, count_not_fraction)
+
+
+def test_pack():
+    checks.check_pack(models.pack)
+
+    def strided(x, m):  # another valid grouping: pack i holds samples i, i + B/m, ...
+        if x.shape[0] % m:
+            raise ValueError("B must be divisible by m")
+        return x.reshape(m, x.shape[0] // m, x.shape[1]).transpose(0, 1).reshape(x.shape[0] // m, -1)
+    checks.check_pack(strided)
+    assert "exactly one pack" in hint_of(checks.check_pack, lambda x, m: x[: x.shape[0] // m].repeat(1, m))
+    assert "coordinates together" in hint_of(checks.check_pack, lambda x, m: x.T.reshape(x.shape[0] // m, -1))
+    assert "wrong shape" in hint_of(checks.check_pack, lambda x, m: x.reshape(m, -1))
+    assert "raise ValueError" in hint_of(checks.check_pack, lambda x, m: x[: x.shape[0] // m * m].reshape(x.shape[0] // m, -1))
+
+
+def gp_variant(norm_of=lambda g: g.norm(2, dim=1), penalty=lambda n: (n - 1) ** 2, create_graph=True):
+    def gp(D, real, fake):
+        eps = torch.rand(real.shape[0], 1)
+        x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+        (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=create_graph)
+        return penalty(norm_of(g)).mean()
+    return gp
+
+
+def test_gradient_penalty():
+    checks.check_gradient_penalty(losses.gradient_penalty)
+    checks.check_gradient_penalty(gp_variant())
+    assert "not ‖∇D‖²" in hint_of(checks.check_gradient_penalty, gp_variant(penalty=lambda n: n**2))
+    assert "two-sided" in hint_of(checks.check_gradient_penalty, gp_variant(penalty=lambda n: torch.clamp(n - 1, min=0) ** 2))
+    assert "per sample" in hint_of(checks.check_gradient_penalty, gp_variant(norm_of=lambda g: g.norm().expand(g.shape[0])))
+    assert "create_graph=True" in hint_of(checks.check_gradient_penalty, gp_variant(create_graph=False))
+
+
+def unroll_variant(lr_sign=1.0, create_graph=True, detach_fake=False):
+    def unroll(D, fake, real_batches, inner_lr):
+        params = dict(D.named_parameters())
+        f = fake.detach() if detach_fake else fake
+        for real in real_batches:
+            call = lambda x: torch.func.functional_call(D, params, (x,))
+            loss = losses.discriminator_loss(call(real), call(f))
+            grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
+            params = {k: v - lr_sign * inner_lr * g for (k, v), g in zip(params.items(), grads)}
+        return params
+    return unroll
+
+
+def test_unrolled_parameters():
+    checks.check_unrolled_parameters(train.unrolled_parameters)
+    checks.check_unrolled_parameters(unroll_variant())
+    assert "*descends*" in hint_of(checks.check_unrolled_parameters, unroll_variant(lr_sign=-1.0))
+    assert "create_graph=True" in hint_of(checks.check_unrolled_parameters, unroll_variant(create_graph=False))
+    assert "don't detach the fakes" in hint_of(checks.check_unrolled_parameters, unroll_variant(detach_fake=True))
+
+    def steps_d_itself(D, fake, real_batches, inner_lr):
+        opt = torch.optim.SGD(D.parameters(), lr=inner_lr)
+        for real in real_batches:
+            loss = losses.discriminator_loss(D(real), D(fake.detach()))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return dict(D.named_parameters())
+    assert "D's own weights changed" in hint_of(checks.check_unrolled_parameters, steps_d_itself)
