@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 
-from _common import emit, parser
+from _common import emit, parser, train_and_score
 from gantutor import seed_everything
 from gantutor.data import mixture
-from gantutor.metrics import mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
-from gantutor.train import generate, train_gan
 
 RECIPE = dict(num_steps=3000, batch_size=512, lr=1e-3, lr_decay=True)
 
@@ -33,11 +30,7 @@ def run_seed(seed: int, make_optimizer=None, **changes):
     options = RECIPE | changes
     if make_optimizer is not None:  # the optimisers carry their own learning rates; lr scales the decay
         options |= dict(lr=1.0, opt_G=make_optimizer(G.parameters()), opt_D=make_optimizer(D.parameters()))
-    start = time.perf_counter()
-    train_gan(G, D, ring.sample, progress=False, **options)
-    seconds = time.perf_counter() - start
-    samples = generate(G, 2500)
-    return mode_coverage(samples, ring), seconds, samples
+    return train_and_score(G, D, ring, **options)
 
 
 def main(argv=None) -> int:

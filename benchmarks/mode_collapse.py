@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from _common import emit, parser
+from _common import emit, parser, train_and_score
 from gantutor import losses, seed_everything
 from gantutor.data import mixture
-from gantutor.metrics import mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
-from gantutor.train import generate, train_gan
 
 
 @dataclass
@@ -61,11 +58,7 @@ def run(dataset: str, method: Method, seed: int):
     G = MLPGenerator(method.latent_dim, hidden=(width,) * 3)
     D = MLPDiscriminator(hidden=(width,) * 3, pack=method.pack, minibatch_std=method.minibatch_std)
     options = dict(num_steps=DATASETS[dataset]["num_steps"], batch_size=512, lr=1e-3, lr_decay=True) | method.train
-    start = time.perf_counter()
-    train_gan(G, D, data.sample, progress=False, **options)
-    seconds = time.perf_counter() - start
-    samples = generate(G, 2500)
-    return mode_coverage(samples, data), seconds, samples
+    return train_and_score(G, D, data, **options)
 
 
 def main(argv=None) -> int:
