@@ -1,6 +1,5 @@
 """The exercise pipeline: solutions/ → exercises/, the sync check, and learners' edits kept."""
 import re
-import shutil
 from pathlib import Path
 
 import nbformat

@@ -19,7 +19,7 @@ def free_port() -> int:
 
 def test_make_lab_answers_on_its_port():
     port = free_port()
-    args = f"LAB_ARGS=--no-browser --ServerApp.token=test --ServerApp.ip=127.0.0.1"
+    args = "LAB_ARGS=--no-browser --ServerApp.token=test --ServerApp.ip=127.0.0.1"
     proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}", args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
