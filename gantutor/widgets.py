@@ -17,9 +17,9 @@ from gantutor import losses
 from gantutor.data import custom_mixture, mixture
 from gantutor.metrics import mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
-from gantutor.train import d_step, g_step, generate, History, sample_noise
+from gantutor.train import History, generate, train_gan
 
-# The choices a learner sees in the drop-downs: label → (D's loss, G's loss, D penalty, critic?)
+# The choices a learner sees in the drop-downs: label → (D's loss, G's loss, penalty added to D's loss)
 _WGAN_GP_PENALTY = lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake)  # noqa: E731
 G_LOSSES = {
     "minimax": (losses.discriminator_loss, losses.generator_loss_minimax, None),
@@ -32,7 +32,7 @@ OPTIMIZERS = {
     "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr),
     "sgd + momentum": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
 }
-# A hand-made mixture: 3 modes of different spread-out positions (a learner can edit `means`).
+# The hand-made mixture: 3 modes at uneven distances from each other.
 HANDMADE_MEANS = ((-1.5, 0.0), (1.0, 1.2), (1.0, -1.2))
 DATASETS = ("ring", "grid", "hand-made")
 
@@ -117,16 +117,14 @@ class PlaygroundModel:
     def train(self, num_steps: int = 50) -> dict:
         """Train a chunk of ``num_steps`` G steps (each after ``d_steps`` D steps); returns the last record."""
         d_loss, g_loss, penalty = G_LOSSES[self.settings.g_loss]
-        bs = self.settings.batch_size
-        for _ in range(num_steps):
-            for _ in range(self.settings.d_steps):
-                record = d_step(self.G, self.D, self.data.sample(bs), sample_noise(bs, 2), self.opt_D, d_loss, penalty)
-            record |= g_step(self.G, self.D, sample_noise(bs, 2), self.opt_G, g_loss)
-            if not all(torch.isfinite(torch.tensor(list(record.values())))):
-                raise FloatingPointError(f"training diverged at step {self.step} (a loss or gradient is NaN/inf): "
-                                         "lower the learning rates, then press reset")
-            self.history.append(self.step, record)
-        return record
+        try:
+            train_gan(self.G, self.D, self.data.sample, num_steps=num_steps, batch_size=self.settings.batch_size,
+                      d_steps=self.settings.d_steps, d_loss=d_loss, g_loss=g_loss, d_penalty=penalty,
+                      opt_G=self.opt_G, opt_D=self.opt_D, history=self.history, progress=False)
+        except FloatingPointError:
+            raise FloatingPointError(f"training diverged at step {self.step - 1} (a loss is NaN or inf): "
+                                     "lower the learning rates, then press reset") from None
+        return self.history.last()
 
     def samples(self, n: int = 1000) -> torch.Tensor:
         return generate(self.G, n)
