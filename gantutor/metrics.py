@@ -24,6 +24,7 @@ class ModeCoverage:
     num_modes: int  # modes in the mixture
     high_quality: float  # fraction of samples within 3 std of their nearest mode, in [0, 1]
     counts: tuple  # high-quality samples per mode
+    nearest: tuple = ()  # all samples per nearest mode, high quality or not: where G puts its mass
 
     def __str__(self) -> str:
         return f"{self.modes}/{self.num_modes} modes, {100 * self.high_quality:.1f}% high-quality samples"
@@ -44,13 +45,15 @@ def mode_coverage(samples: torch.Tensor, mixture, threshold: float = 3.0) -> Mod
         num_modes=mixture.num_modes,
         high_quality=float(good.float().mean()),
         counts=tuple(counts.tolist()),
+        nearest=tuple(torch.bincount(nearest, minlength=mixture.num_modes).tolist()),
     )
 
 
 class CoverageTracker:
     """A ``train_gan`` callback: mode coverage of ``n`` samples every ``every`` steps.
 
-    ``records`` holds dicts with the step, the modes captured, the high-quality fraction and the
+    ``records`` holds dicts with the step, the modes captured, the high-quality fraction, the
+    high-quality samples per mode (``counts``), all samples per nearest mode (``nearest``) and the
     mean D(G(z)) of the last ``every`` steps.
     """
 
@@ -65,5 +68,5 @@ class CoverageTracker:
 
         cov = mode_coverage(generate(G, self.n), self.mixture)
         recent = history.d_fake[-self.every:]
-        self.records.append({"step": step + 1, "modes": cov.modes, "high_quality": cov.high_quality,
+        self.records.append({"step": step + 1, "modes": cov.modes, "high_quality": cov.high_quality, "counts": cov.counts, "nearest": cov.nearest,
                              "mean_d_fake": sum(recent) / len(recent)})

@@ -98,19 +98,23 @@ def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating) -> dict:
 
 
 def fit_discriminator(D, sample_real, sample_fake, *, num_steps: int, batch_size: int = 256, lr: float = 1e-3,
-                      opt=None, loss_fn=discriminator_loss) -> list:
+                      opt=None, loss_fn=discriminator_loss, lr_decay: bool = False) -> list:
     """The inner max of the game: train D alone against a fixed generator; returns the losses.
 
-    ``sample_real(n)`` and ``sample_fake(n)`` each return a batch of n examples.
+    ``sample_real(n)`` and ``sample_fake(n)`` each return a batch of n examples; ``lr_decay``
+    decays the learning rate linearly to 0 over ``num_steps``.
     """
     _check_train_args(num_steps, batch_size, lr, 1)
     opt = opt or adam(D, lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 - t / num_steps) if lr_decay else None
     history = []
     for _ in range(num_steps):
         loss = loss_fn(D(sample_real(batch_size)), D(sample_fake(batch_size)))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if schedule is not None:
+            schedule.step()
         history.append(loss.item())
     return history
 
@@ -260,3 +264,46 @@ def generate(G, n: int, device=None) -> torch.Tensor:
     x = G(sample_noise(n, G.latent_dim, device)).cpu()
     G.train(was_training)
     return x
+
+
+@torch.no_grad()
+def rejection_sample(G, D, n: int, *, quantile: float = 0.99, burn_in: int = 10_000, chunk: int = 5_000,
+                     max_draws: int | None = None):
+    """Discriminator rejection sampling (Azadi et al., 2019): n samples of G corrected by D.
+
+    For the optimal discriminator, logit D*(x) = log p_data(x) / p_g(x) (chapter 1), so keeping a
+    sample of G with probability exp(logit D(x) − M), M the largest logit, turns p_g into p_data
+    wherever D is accurate. D must score single samples (``pack=1``) and be trained against this
+    G, e.g. with ``fit_discriminator``.
+
+    ``M`` is the ``quantile`` of the logits of ``burn_in`` samples: 1.0 (the largest) is exact but
+    can keep almost nothing when a few samples have huge ratios (a collapsed G); the default 0.99
+    keeps at least ~1 % and treats the top 1 % alike (the role of Azadi et al.'s shift γ).
+    Returns (samples of shape (n, ...), acceptance rate). Raises RuntimeError when fewer than n
+    samples are kept in ``max_draws`` (default 1,000·n) draws.
+    """
+    positive_int(n, "n")
+    if not 0 < quantile <= 1:
+        raise ValueError(f"quantile must be in (0, 1], got {quantile}")
+    max_draws = max_draws or 1000 * n
+    was_training = D.training
+    D.eval()
+    try:
+        device = next(D.parameters()).device
+        logits = D(generate(G, burn_in).to(device)).double().cpu()  # (burn_in,)
+        if logits.shape != (burn_in,):
+            raise ValueError(f"rejection sampling needs one logit per sample, shape ({burn_in},); D returned "
+                             f"{tuple(logits.shape)} (a packed D, pack > 1, scores groups: fit an unpacked one)")
+        top = torch.quantile(logits, quantile)
+        kept, drawn, count = [], 0, 0
+        while count < n:
+            if drawn >= max_draws:
+                raise RuntimeError(f"rejection sampling kept {count} of {drawn} samples, fewer than n = {n}: "
+                                   "D rejects almost everything (is it trained against this G?); raise max_draws")
+            x = generate(G, chunk)
+            keep = torch.rand(chunk, dtype=torch.float64) < torch.exp(D(x.to(device)).double().cpu() - top)  # (chunk,)
+            kept.append(x[keep])
+            drawn, count = drawn + chunk, count + int(keep.sum())
+    finally:
+        D.train(was_training)
+    return torch.cat(kept)[:n], count / drawn

@@ -17,13 +17,16 @@ def test_a_collapsed_generator_covers_one_mode():
     ring = mixture("ring")
     cov = mode_coverage(ring.means[3] + 0.005 * torch.randn(2500, 2), ring)
     assert (cov.modes, cov.high_quality) == (1, 1.0)
-    assert cov.counts[3] == 2500
+    assert cov.counts[3] == 2500 == cov.nearest[3] == sum(cov.nearest)
 
 
 def test_samples_between_modes_are_low_quality_and_capture_nothing():
     ring = mixture("ring")
-    cov = mode_coverage(torch.zeros(2500, 2), ring)
-    assert cov.modes == 0 and cov.high_quality == 0.0
+    assert mode_coverage(torch.zeros(2500, 2), ring).modes == 0
+    between = torch.tensor([[0.5, 0.5], [0.5, 0.5], [-0.5, 0.0]])  # halfway to mode 1 (twice), and to mode 4
+    cov = mode_coverage(between, ring)
+    assert cov.modes == 0 and cov.high_quality == 0.0 and sum(cov.counts) == 0
+    assert cov.nearest == (0, 2, 0, 0, 1, 0, 0, 0)  # the mass is counted where it lies, good or not
 
 
 def test_threshold_is_three_standard_deviations():
@@ -53,3 +56,4 @@ def test_coverage_tracker_records_every_n_steps():
               callbacks=[tracker], progress=False)
     assert [r["step"] for r in tracker.records] == [5, 10]
     assert all(0 <= r["mean_d_fake"] <= 1 and 0 <= r["modes"] <= 8 for r in tracker.records)
+    assert all(len(r["counts"]) == 8 and sum(r["counts"]) <= 100 == sum(r["nearest"]) for r in tracker.records)

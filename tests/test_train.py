@@ -154,3 +154,71 @@ def test_divergence_stops_training_with_the_history_so_far():
     with pytest.raises(FloatingPointError, match="diverged at step") as err:
         train_gan(G, D, mixture("ring").sample, num_steps=500, batch_size=16, opt_G=sgd(G), opt_D=sgd(D), progress=False)
     assert 0 < len(err.value.history) < 500
+
+
+def test_fit_discriminator_lr_decay_reaches_zero():
+    from gantutor.train import fit_discriminator
+
+    D = MLPDiscriminator(in_dim=1, hidden=(8,))
+    opt = torch.optim.Adam(D.parameters(), lr=1e-2)
+    fit_discriminator(D, lambda n: torch.randn(n, 1), lambda n: torch.randn(n, 1) + 1, num_steps=10, opt=opt, lr_decay=True)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+class _Shift(torch.nn.Module):
+    """A 'generator' N(0, 1) in 1D; latent_dim so that generate() can sample it."""
+
+    latent_dim = 1
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, z):
+        return z + self.dummy
+
+
+class _ExactRatio(torch.nn.Module):
+    """logit D*(x) = log N(x; 2, 1) − log N(x; 0, 1) = 2x − 2: the optimal D of N(2, 1) against N(0, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return (2 * x - 2 + self.dummy).squeeze(1)
+
+
+def test_rejection_sampling_with_the_exact_ratio_recovers_the_data():
+    from gantutor.train import rejection_sample
+
+    torch.manual_seed(0)
+    # with the exact log-ratio, N(0, 1) corrected by D* becomes N(2, 1) (up to the max cut-off)
+    x, acceptance = rejection_sample(_Shift(), _ExactRatio(), 4000, quantile=1.0, burn_in=20000)
+    assert x.shape == (4000, 1)
+    assert x.mean().item() == pytest.approx(2.0, abs=0.08)
+    assert x.std().item() == pytest.approx(1.0, abs=0.08)
+    assert 0 < acceptance < 0.2
+
+
+def test_rejection_sampling_refuses_a_packed_discriminator_and_reports_starvation():
+    from gantutor.train import rejection_sample
+
+    G = MLPGenerator(2, hidden=(8,))
+    with pytest.raises(ValueError, match="one logit per sample"):
+        rejection_sample(G, MLPDiscriminator(hidden=(8,), pack=2), 10, burn_in=100)
+
+    class Never(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):  # one huge logit in the burn-in sets M; nothing later gets near it
+            out = torch.full((x.shape[0],), -1e4) + self.dummy
+            out[0] = 1e4 if x.shape[0] == 100 else -1e4
+            return out
+
+    with pytest.raises(RuntimeError, match="kept 0 of"):
+        rejection_sample(G, Never(), 10, quantile=1.0, burn_in=100, chunk=50, max_draws=200)
+    with pytest.raises(ValueError, match="quantile"):
+        rejection_sample(G, Never(), 10, quantile=0)
