@@ -7,13 +7,23 @@
 Protocol of VEEGAN (Srivastava et al., 2017) and PacGAN (Lin et al., 2018): 2,500 samples, a
 sample is high quality within 3 std of its nearest mode, a mode is captured when one high-quality
 sample is nearest to it. Every method gets the same number of generator steps on a dataset.
---json prints {"ring": {METHOD: {"modes": [...], "high_quality": [...], "seconds": [...]}}, "grid": {...}};
+
+Each trained generator is scored twice: its own 2,500 samples, and 2,500 samples after
+discriminator rejection sampling (DRS, Azadi et al., 2019): a fresh D is fitted to the final G
+(``drs_steps`` steps, lr 3e-3 decayed to 0) and ``train.rejection_sample`` keeps each sample with
+probability exp(logit D(x) − max logit). Its cost is reported apart from training.
+
+Budget cuts, all labelled: the unrolled GAN looks 3 steps ahead (Metz et al. use 5–10); WGAN-GP
+takes 3 critic steps per G step (Gulrajani et al. use 5).
+--json prints {"ring": {METHOD: {"modes": [...], "high_quality": [...], "seconds": [...],
+"modes_drs": [...], "high_quality_drs": [...], "acceptance_drs": [...], "seconds_drs": [...]}}, "grid": {...}};
 --out DIR saves each run's samples as DIR/<dataset>/<method>/seed<k>.npy (2500 × 2).
 """
 from __future__ import annotations
 
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +32,9 @@ import torch
 from _common import emit, parser, train_and_score
 from gantutor import losses, seed_everything
 from gantutor.data import mixture
+from gantutor.metrics import mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
+from gantutor.train import fit_discriminator, generate, rejection_sample
 
 
 @dataclass
@@ -37,18 +49,18 @@ class Method:
 
 
 WGAN_GP = dict(d_loss=losses.wasserstein_critic_loss, g_loss=losses.wasserstein_generator_loss, betas=(0.0, 0.9),
-               d_penalty=lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake), d_steps=5)
+               d_penalty=lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake), d_steps=3)
 METHODS = {
     # the usual textbook set-up: latent size 16, no decay — collapses on the grid (DESIGN.md's measurement)
     "gan_collapse": Method(latent_dim=16, train=dict(lr_decay=False)),
     "gan": Method(),
-    "unrolled5": Method(train=dict(unroll_steps=5)),
+    "unrolled3": Method(train=dict(unroll_steps=3)),
     "pacgan2": Method(pack=2),
     "pacgan4": Method(pack=4),
     "minibatch_std": Method(minibatch_std=True),
     "wgan_gp": Method(train=WGAN_GP),
 }
-DATASETS = {"ring": dict(num_steps=3000, width=64), "grid": dict(num_steps=3000, width=64)}
+DATASETS = {"ring": dict(num_steps=2000, width=64, drs_steps=2000), "grid": dict(num_steps=2000, width=128, drs_steps=4000)}
 
 
 def run(dataset: str, method: Method, seed: int):
@@ -58,7 +70,23 @@ def run(dataset: str, method: Method, seed: int):
     G = MLPGenerator(method.latent_dim, hidden=(width,) * 3)
     D = MLPDiscriminator(hidden=(width,) * 3, pack=method.pack, minibatch_std=method.minibatch_std)
     options = dict(num_steps=DATASETS[dataset]["num_steps"], batch_size=512, lr=1e-3, lr_decay=True) | method.train
-    return train_and_score(G, D, data, **options)
+    return (G,) + train_and_score(G, D, data, **options)
+
+
+def run_drs(dataset: str, G, seed: int):
+    """Fit a fresh (unpacked) D to the trained G, then score 2,500 rejection-sampled samples."""
+    seed_everything(seed)
+    data, width, steps = mixture(dataset), DATASETS[dataset]["width"], DATASETS[dataset]["drs_steps"]
+    start = time.perf_counter()
+    D = MLPDiscriminator(hidden=(width,) * 3)
+    fit_discriminator(D, data.sample, lambda n: generate(G, n), num_steps=steps, batch_size=512, lr=3e-3, lr_decay=True)
+    samples, acceptance = rejection_sample(G, D, 2500)
+    return mode_coverage(samples, data), acceptance, time.perf_counter() - start
+
+
+def _mean_std(values, scale=1, digits=1) -> str:
+    values = [scale * v for v in values]
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.pstdev(values):.{digits}f}"
 
 
 def main(argv=None) -> int:
@@ -68,31 +96,42 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     p.add_argument("--steps", type=int, default=None, help="override the number of generator steps")
     p.add_argument("--width", type=int, default=None, help="override the networks' width")
+    p.add_argument("--drs-steps", type=int, default=None, help="override the steps of DRS's discriminator (0: no DRS)")
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     for d in DATASETS.values():
         d["num_steps"] = args.steps or d["num_steps"]
         d["width"] = args.width or d["width"]
+        d["drs_steps"] = d["drs_steps"] if args.drs_steps is None else args.drs_steps
     result, rows = {}, []
     for dataset in args.datasets:
         result[dataset] = {}
         for name in args.methods:
-            runs = {"modes": [], "high_quality": [], "seconds": []}
+            runs = {key: [] for key in ("modes", "high_quality", "seconds")}
             for seed in range(args.seeds):
-                cov, seconds, samples = run(dataset, METHODS[name], seed)
+                G, cov, seconds, samples = run(dataset, METHODS[name], seed)
                 runs["modes"].append(cov.modes)
                 runs["high_quality"].append(round(cov.high_quality, 4))
                 runs["seconds"].append(round(seconds, 1))
-                print(f"{dataset} {name} seed {seed}: {cov} in {seconds:.1f} s", file=sys.stderr, flush=True)
+                line = f"{dataset} {name} seed {seed}: {cov} in {seconds:.1f} s"
+                if DATASETS[dataset]["drs_steps"]:
+                    cov_drs, acceptance, seconds_drs = run_drs(dataset, G, seed)
+                    for key, value in (("modes_drs", cov_drs.modes), ("high_quality_drs", round(cov_drs.high_quality, 4)),
+                                       ("acceptance_drs", round(acceptance, 5)), ("seconds_drs", round(seconds_drs, 1))):
+                        runs.setdefault(key, []).append(value)
+                    line += f"; with DRS {cov_drs} (kept {100 * acceptance:.2f} %) in {seconds_drs:.1f} s"
+                print(line, file=sys.stderr, flush=True)
                 if args.out:
                     folder = args.out / dataset / name
                     folder.mkdir(parents=True, exist_ok=True)
                     np.save(folder / f"seed{seed}.npy", samples.numpy())
             result[dataset][name] = runs
-            m, h = runs["modes"], [100 * v for v in runs["high_quality"]]
-            rows.append([dataset, name, f"{statistics.mean(m):.1f} ± {statistics.pstdev(m):.1f}",
-                         f"{statistics.mean(h):.1f} ± {statistics.pstdev(h):.1f}", f"{statistics.mean(runs['seconds']):.0f}"])
-    emit(result, ["data", "method", "modes", "high-quality %", "s/run"], rows, args.json)
+            rows.append([dataset, name, _mean_std(runs["modes"]), _mean_std(runs["high_quality"], 100),
+                         f"{statistics.mean(runs['seconds']):.0f}"]
+                        + ([_mean_std(runs["modes_drs"]), _mean_std(runs["high_quality_drs"], 100),
+                            _mean_std(runs["acceptance_drs"], 100, 2)] if "modes_drs" in runs else ["-"] * 3))
+    emit(result, ["data", "method", "modes", "high-quality %", "s/run", "modes (DRS)", "high-quality % (DRS)", "kept % (DRS)"],
+         rows, args.json)
     return 0
 
 

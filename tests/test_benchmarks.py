@@ -1,0 +1,49 @@
+"""The benchmark scripts run end to end (tiny settings), and the committed results are well formed."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+KEYS = ("modes", "high_quality", "seconds", "modes_drs", "high_quality_drs", "acceptance_drs", "seconds_drs")
+
+
+def test_mode_collapse_benchmark_runs_and_writes_json_and_samples(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "mode_collapse.py", "--json", "--out", str(tmp_path), "--seeds", "1", "--steps", "3",
+         "--width", "8", "--drs-steps", "3", "--methods", "gan", "pacgan2"],
+        cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(out.stdout)
+    assert set(result) == {"ring", "grid"}
+    for dataset in result:
+        assert set(result[dataset]) == {"gan", "pacgan2"}
+        for runs in result[dataset].values():
+            assert set(runs) == set(KEYS) and all(len(v) == 1 for v in runs.values())
+        assert np.load(tmp_path / dataset / "pacgan2" / "seed0.npy").shape == (2500, 2)
+
+
+def test_committed_mode_collapse_results_have_5_seeds_and_meet_the_chapter_bar():
+    result = json.loads((RESULTS / "mode_collapse.json").read_text())
+    methods = {"gan_collapse", "gan", "unrolled3", "pacgan2", "pacgan4", "minibatch_std", "wgan_gp"}
+    bar = {"ring": (7.9, 0.80, 8), "grid": (24.0, 0.70, 25)}
+    for dataset, (modes, quality, num_modes) in bar.items():
+        assert set(result[dataset]) == methods
+        for runs in result[dataset].values():
+            assert all(len(runs[k]) == 5 for k in KEYS)
+            assert all(0 <= m <= num_modes for m in runs["modes"] + runs["modes_drs"])
+        # the chapter's claim: some set-up reaches the bar, and it beats the collapsing baseline's modes
+        best = [(np.mean(r["modes" + k]), np.mean(r["high_quality" + k])) for r in result[dataset].values() for k in ("", "_drs")]
+        assert any(m >= modes and q >= quality for m, q in best), f"{dataset}: no set-up reaches {modes} modes at {quality:.0%}"
+        assert max(m for m, _ in best) > np.mean(result[dataset]["gan_collapse"]["modes"])
+    total = sum(sum(r["seconds"]) + sum(r["seconds_drs"]) for d in result.values() for r in d.values())
+    assert total <= 3600, f"the full benchmark took {total:.0f} s of training, over the hour"
+
+
+@pytest.mark.parametrize("dataset", ["ring", "grid"])
+def test_committed_samples_of_seed_0_are_there_for_the_notebook(dataset):
+    for method in json.loads((RESULTS / "mode_collapse.json").read_text())[dataset]:
+        assert np.load(RESULTS / "mode_collapse_samples" / dataset / method / "seed0.npy").shape == (2500, 2)
