@@ -139,13 +139,14 @@ def _check_split(split: str) -> None:
 
 
 def _stratified_split(labels, test_per_class: int, seed: int = 0):
-    """Indices (train, test): ``test_per_class`` random images of each class go to test."""
+    """Indices (train, test): ``test_per_class`` random images of each class go to test. Both are
+    shuffled (the source files are sorted by class), so that ``images[:n]`` is a fair subset."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:test_per_class] for c in np.unique(labels)])
     train = np.setdiff1d(np.arange(len(labels)), test)
-    return train, np.sort(test)
+    return rng.permutation(train), rng.permutation(test)
 
 
 def _bundled_mnist():

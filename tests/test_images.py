@@ -13,6 +13,7 @@ def test_bundled_mnist_is_a_fixed_stratified_split_in_minus_one_to_one():
     assert (len(train), len(test)) == (4000, 1000) and train.shape == (1, 28, 28)
     assert train.labels.bincount().tolist() == [400] * 10 and test.labels.bincount().tolist() == [100] * 10
     assert train.images.dtype == torch.float32 and train.images.min() == -1 and train.images.max() == 1
+    assert len(train.labels[:100].unique()) == 10  # shuffled: a prefix holds every class
     # no test image is also a train image
     as_bytes = lambda x: {row.tobytes() for row in x.flatten(1).numpy()}  # noqa: E731
     assert not as_bytes(train.images) & as_bytes(test.images)
