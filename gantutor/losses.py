@@ -97,3 +97,43 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, generator: torch
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)  # ∇_x̂ D(x̂), (N, ...)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()  # (‖∇D(x̂)‖₂ − 1)²
+
+
+def clip_weights(module: torch.nn.Module, c: float = 0.01) -> None:
+    """The original WGAN's Lipschitz constraint (Arjovsky et al., 2017): after each critic update,
+    clamp every parameter to [−c, c] in place (c = 0.01 in the paper)."""
+    if not c > 0:
+        raise ValueError(f"c must be > 0, got {c}")
+    with torch.no_grad():
+        for p in module.parameters():
+            p.clamp_(-c, c)
+
+
+# --- Hinge (Lim & Ye, 2017; Miyato et al., 2018) and R1 (Mescheder et al., 2018) -----------------
+
+def hinge_discriminator_loss(scores_real: torch.Tensor, scores_fake: torch.Tensor) -> torch.Tensor:
+    """L_D = E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))]: D is only pushed until real scores
+    exceed +1 and fake scores fall below −1. Inputs: scores of the same shape (N,). Returns a scalar."""
+    float_tensor(scores_real, "scores_real")
+    float_tensor(scores_fake, "scores_fake")
+    same_shape(scores_real, scores_fake, "scores_real", "scores_fake")
+    return F.relu(1 - scores_real).mean() + F.relu(1 + scores_fake).mean()
+
+
+def hinge_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:
+    """L_G = −E[D(G(z))] (as in SAGAN / BigGAN). Input: scores (N,). Returns a scalar."""
+    float_tensor(scores_fake, "scores_fake")
+    return -scores_fake.mean()
+
+
+def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
+    """R1 = E[‖∇ₓ D(x)‖²] on real data only (Mescheder et al., 2018); added to D's loss × γ/2.
+
+    It penalises D for having a slope at the data, which makes GAN training converge locally
+    where plain training circles (chapter 2's Dirac-GAN). Input: real (N, ...). Returns a scalar
+    that keeps D's graph.
+    """
+    float_tensor(real, "real")
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)  # (N, ...)
+    return grad.flatten(1).square().sum(dim=1).mean()

@@ -91,3 +91,92 @@ class MLPDiscriminator(nn.Module):
         if self.minibatch_std is not None:
             h = self.minibatch_std(h)  # (B / pack, width + 1)
         return self.head(h).squeeze(1)  # (B / pack,)
+
+
+# ----------------------------------------------------------------------------------------------
+# DCGAN (Radford et al., 2016) for 28×28 digits (and 8×8): strided (transposed) convolutions,
+# BatchNorm in G, LeakyReLU in D, tanh output in [−1, 1]. Conditional versions: G takes a class
+# embedding beside z; D is a projection discriminator (Miyato & Koyama, 2018).
+
+_SIZES = {28: 7, 8: 2}  # image side -> side of G's first feature map (two ×2 upsamplings)
+
+
+def _check_image_size(image_size: int) -> int:
+    if image_size not in _SIZES:
+        raise ValueError(f"image_size must be 28 or 8, got {image_size}")
+    return _SIZES[image_size]
+
+
+def _check_labels(y, batch: int, num_classes: int):
+    if y is None:
+        raise ValueError("this model is conditional: pass the class labels y (B,)")
+    if y.dim() != 1 or y.shape[0] != batch or y.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"y must hold one integer label per image, shape ({batch},), got {tuple(y.shape)} {y.dtype}")
+    if (y < 0).any() or (y >= num_classes).any():
+        raise ValueError(f"labels must be in [0, {num_classes}), got {y.min().item()}..{y.max().item()}")
+    return y
+
+
+class DCGANGenerator(nn.Module):
+    """G: z (B, latent_dim) [, y (B,)] → images (B, 1, S, S) in [−1, 1], S = ``image_size`` (28 or 8).
+
+    ``num_classes`` makes it conditional: a learned class embedding is concatenated to z.
+    """
+
+    def __init__(self, latent_dim: int = 64, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None):
+        super().__init__()
+        self.latent_dim = positive_int(latent_dim, "latent_dim")
+        c = positive_int(base_channels, "base_channels")
+        self.side = _check_image_size(image_size)
+        self.num_classes = positive_int(num_classes, "num_classes") if num_classes is not None else None
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
+        in_dim = latent_dim * (2 if num_classes else 1)
+        self.project = nn.Sequential(  # (B, in_dim) -> (B, 2c·s·s)
+            nn.Linear(in_dim, 2 * c * self.side**2, bias=False), nn.BatchNorm1d(2 * c * self.side**2), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),  # (B, 2c, s, s) -> (B, c, 2s, 2s)
+            nn.BatchNorm2d(c), nn.ReLU(),
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # -> (B, 1, 4s, 4s)
+            nn.Tanh(),
+        )
+        self.channels = 2 * c
+
+    def forward(self, z, y=None):
+        z = batch_of(z, self.latent_dim, "z")
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(_check_labels(y, z.shape[0], self.num_classes))], dim=1)  # (B, 2·latent)
+        h = self.project(z).view(-1, self.channels, self.side, self.side)  # (B, 2c, s, s)
+        return self.net(h)  # (B, 1, 4s, 4s)
+
+
+class DCGANDiscriminator(nn.Module):
+    """D: images (B, 1, S, S) [, y (B,)] → logits (B,).
+
+    Two strided convolutions with LeakyReLU(0.2) (no BatchNorm on the input layer, as in DCGAN),
+    then a linear score. ``num_classes`` makes it a projection discriminator: the score gains
+    ⟨embed(y), h⟩, so D judges "is this a real image *of class y*".
+    """
+
+    def __init__(self, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        c = positive_int(base_channels, "base_channels")
+        side = _check_image_size(image_size)
+        self.image_size = image_size
+        self.num_classes = positive_int(num_classes, "num_classes") if num_classes is not None else None
+        self.body = nn.Sequential(
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 1, 4s, 4s) -> (B, c, 2s, 2s)
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),  # -> (B, 2c, s, s)
+            nn.Flatten(), nn.Dropout(dropout),  # (B, 2c·s·s)
+        )
+        features = 2 * c * side**2
+        self.head = nn.Linear(features, 1)
+        self.embed = nn.Embedding(num_classes, features) if num_classes else None
+
+    def forward(self, x, y=None):
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, self.image_size, self.image_size):
+            raise ValueError(f"x must be images of shape (B, 1, {self.image_size}, {self.image_size}), got {tuple(x.shape)}")
+        h = self.body(x)  # (B, features)
+        score = self.head(h).squeeze(1)  # (B,)
+        if self.embed is not None:
+            score = score + (self.embed(_check_labels(y, x.shape[0], self.num_classes)) * h).sum(dim=1)  # projection
+        return score

@@ -107,3 +107,39 @@ def test_gradient_penalty_on_images():
     assert gradient_penalty(D, torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)).dim() == 0
     with pytest.raises(ValueError, match="real has shape"):
         gradient_penalty(D, torch.randn(4, 3, 2, 2), torch.randn(5, 3, 2, 2))
+
+
+def test_hinge_losses_by_hand():
+    from gantutor.losses import hinge_discriminator_loss, hinge_generator_loss
+
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-3.0, 0.0, 0.5])
+    # real: max(0, 1 - s) = 0, 0.5, 2 -> mean 2.5/3; fake: max(0, 1 + s) = 0, 1, 1.5 -> mean 2.5/3
+    assert hinge_discriminator_loss(real, fake).item() == pytest.approx(5.0 / 3)
+    assert hinge_generator_loss(fake).item() == pytest.approx(2.5 / 3)
+    with pytest.raises(ValueError):
+        hinge_discriminator_loss(real, fake[:2])
+
+
+def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm():
+    from gantutor.losses import r1_penalty
+
+    D = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([[1.0, -2.0, 2.0]]))
+    critic = lambda x: D(x).squeeze(1)  # noqa: E731 - ∇ₓ D = w everywhere, ‖w‖² = 9
+    penalty = r1_penalty(critic, torch.randn(5, 3))
+    assert penalty.item() == pytest.approx(9.0)
+    penalty.backward()  # it keeps D's graph: d(‖w‖²)/dw = 2w
+    assert torch.allclose(D.weight.grad, 2 * D.weight.detach())
+
+
+def test_clip_weights_clamps_every_parameter():
+    from gantutor.losses import clip_weights
+
+    D = torch.nn.Linear(4, 2)
+    with torch.no_grad():
+        D.weight.mul_(100)
+    clip_weights(D, 0.01)
+    assert all(p.abs().max() <= 0.01 for p in D.parameters())
+    with pytest.raises(ValueError, match="c must be"):
+        clip_weights(D, 0)

@@ -1,0 +1,39 @@
+"""DCGAN and conditional DCGAN networks: shapes, ranges, and clear errors."""
+import pytest
+import torch
+
+from gantutor.models import DCGANDiscriminator, DCGANGenerator
+
+
+@pytest.mark.parametrize("size", [28, 8])
+def test_generator_and_discriminator_shapes(size):
+    G, D = DCGANGenerator(latent_dim=16, base_channels=8, image_size=size), DCGANDiscriminator(base_channels=8, image_size=size)
+    x = G(torch.randn(6, 16))
+    assert x.shape == (6, 1, size, size) and x.min() >= -1 and x.max() <= 1  # tanh output, like the data
+    assert D(x).shape == (6,)
+
+
+def test_conditional_models_use_the_label():
+    torch.manual_seed(0)
+    G = DCGANGenerator(latent_dim=16, base_channels=8, num_classes=10).eval()
+    D = DCGANDiscriminator(base_channels=8, num_classes=10).eval()
+    z = torch.randn(4, 16)
+    a, b = G(z, torch.zeros(4, dtype=torch.long)), G(z, torch.full((4,), 7))
+    assert not torch.allclose(a, b)  # same z, different class: a different image
+    assert not torch.allclose(D(a, torch.zeros(4, dtype=torch.long)), D(a, torch.full((4,), 7)))
+
+
+def test_bad_inputs_get_clear_errors():
+    with pytest.raises(ValueError, match="image_size"):
+        DCGANGenerator(image_size=32)
+    G = DCGANGenerator(latent_dim=16, base_channels=8, num_classes=10)
+    with pytest.raises(ValueError, match="pass the class labels"):
+        G(torch.randn(2, 16))
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        G(torch.randn(2, 16), torch.tensor([3, 10]))
+    with pytest.raises(ValueError, match="one integer label per image"):
+        G(torch.randn(2, 16), torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        DCGANDiscriminator(base_channels=8)(torch.zeros(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="z"):
+        DCGANGenerator(latent_dim=16, base_channels=8)(torch.randn(2, 15))
