@@ -307,3 +307,56 @@ def rejection_sample(G, D, n: int, *, quantile: float = 0.99, burn_in: int = 10_
     finally:
         D.train(was_training)
     return torch.cat(kept)[:n], count / drawn
+
+
+CHECKPOINT_FORMAT = "gantutor-checkpoint-1"
+
+
+def save_checkpoint(path, step: int | None = None, **objects) -> None:
+    """Save the ``state_dict`` of each named module or optimiser, e.g.
+    ``save_checkpoint("run.pt", step=1000, G=G, D=D, opt_G=opt_G)``.
+
+    Only tensors, numbers and strings are written, so ``load_checkpoint`` can read the file with
+    ``torch.load(weights_only=True)`` (no code runs on load). The file is written to a temporary
+    name and then renamed: an interrupted save never destroys an earlier checkpoint.
+    """
+    import os
+    from pathlib import Path
+
+    if not objects:
+        raise ValueError("name at least one module or optimiser to save, e.g. save_checkpoint(path, G=G)")
+    for name, obj in objects.items():
+        if not hasattr(obj, "state_dict"):
+            raise TypeError(f"{name} must be a module or an optimiser (something with state_dict()), got {type(obj).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, "step": step, "state": {k: v.state_dict() for k, v in objects.items()}}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, **objects) -> dict:
+    """Load a ``save_checkpoint`` file into the named modules / optimisers; returns {"step": ...}.
+
+    Read with ``weights_only=True``: a file that holds code or other pickled objects is refused
+    with a ValueError rather than executed.
+    """
+    import pickle
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        raise ValueError(f"{path} is not a weights file that can be loaded safely "
+                         f"(weights_only=True refused it: {str(err).splitlines()[0][:200]})") from err
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a gantutor checkpoint (made by save_checkpoint)")
+    missing = sorted(set(objects) - set(data["state"]))
+    if missing:
+        raise ValueError(f"{path} holds {sorted(data['state'])}, not {missing}")
+    for name, obj in objects.items():
+        obj.load_state_dict(data["state"][name])
+    return {"step": data["step"]}

@@ -222,3 +222,35 @@ def test_rejection_sampling_refuses_a_packed_discriminator_and_reports_starvatio
         rejection_sample(G, Never(), 10, quantile=1.0, burn_in=100, chunk=50, max_draws=200)
     with pytest.raises(ValueError, match="quantile"):
         rejection_sample(G, Never(), 10, quantile=0)
+
+
+def test_checkpoints_round_trip_and_refuse_what_is_not_a_weights_file(tmp_path):
+    import fractions
+
+    from gantutor.train import load_checkpoint, save_checkpoint
+
+    G = MLPGenerator(2, hidden=(8,))
+    opt = torch.optim.Adam(G.parameters(), lr=1e-3)
+    G(torch.randn(4, 2)).sum().backward()
+    opt.step()
+    save_checkpoint(tmp_path / "run" / "ckpt.pt", step=7, G=G, opt_G=opt)
+    G2 = MLPGenerator(2, hidden=(8,))
+    opt2 = torch.optim.Adam(G2.parameters(), lr=1e-3)
+    assert load_checkpoint(tmp_path / "run" / "ckpt.pt", G=G2, opt_G=opt2) == {"step": 7}
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G2.state_dict().values()))
+    assert opt2.state_dict()["state"][0]["step"] == 1
+
+    with pytest.raises(ValueError, match="holds"):
+        load_checkpoint(tmp_path / "run" / "ckpt.pt", D=G2)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "nothing.pt", G=G2)
+
+    # an arbitrary pickled object (not a tensor, number or string): weights_only=True refuses it
+    torch.save({"format": "gantutor-checkpoint-1", "x": fractions.Fraction(1, 3)}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not a weights file"):
+        load_checkpoint(tmp_path / "evil.pt", G=G2)
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a gantutor checkpoint"):
+        load_checkpoint(tmp_path / "other.pt", G=G2)
+    with pytest.raises(TypeError, match="state_dict"):
+        save_checkpoint(tmp_path / "x.pt", G=3)
