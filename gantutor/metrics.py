@@ -68,8 +68,8 @@ class CoverageTracker:
 
         cov = mode_coverage(generate(G, self.n), self.mixture)
         recent = history.d_fake[-self.every:]
-        self.records.append({"step": step + 1, "modes": cov.modes, "high_quality": cov.high_quality, "counts": cov.counts, "nearest": cov.nearest,
-                             "mean_d_fake": sum(recent) / len(recent)})
+        self.records.append({"step": step + 1, "modes": cov.modes, "high_quality": cov.high_quality,
+                             "counts": cov.counts, "nearest": cov.nearest, "mean_d_fake": sum(recent) / len(recent)})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -138,19 +138,21 @@ def _digit_images(images, name: str) -> torch.Tensor:
 
 
 @torch.no_grad()
+def _classifier_pass(images, output, batch_size: int) -> torch.Tensor:
+    """``output(model, batch)`` over the checked images in batches, concatenated."""
+    x = _digit_images(images, "images")
+    model = load_classifier()
+    return torch.cat([output(model, b.float().cpu()) for b in x.split(batch_size)])
+
+
 def digit_features(images, batch_size: int = 500) -> torch.Tensor:
     """The classifier's 64 features of each image, (N, 64) float64 on the CPU."""
-    x = _digit_images(images, "images")
-    model = load_classifier()
-    return torch.cat([model.features(b.float().cpu()) for b in x.split(batch_size)]).double()
+    return _classifier_pass(images, lambda model, b: model.features(b), batch_size).double()
 
 
-@torch.no_grad()
 def classify(images, batch_size: int = 500) -> torch.Tensor:
     """The classifier's predicted digit of each image, (N,) int64."""
-    x = _digit_images(images, "images")
-    model = load_classifier()
-    return torch.cat([model(b.float().cpu()).argmax(1) for b in x.split(batch_size)])
+    return _classifier_pass(images, lambda model, b: model(b).argmax(1), batch_size)
 
 
 def frechet_distance(feats_a, feats_b) -> float:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import pickle
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -97,6 +100,11 @@ def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating) -> dict:
     return {"g_loss": loss.item(), "g_grad_norm": norm}
 
 
+def linear_decay(opt, num_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A schedule that takes ``opt``'s learning rate linearly from its value to 0 over ``num_steps``."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 - t / num_steps)
+
+
 def fit_discriminator(D, sample_real, sample_fake, *, num_steps: int, batch_size: int = 256, lr: float = 1e-3,
                       opt=None, loss_fn=discriminator_loss, lr_decay: bool = False) -> list:
     """The inner max of the game: train D alone against a fixed generator; returns the losses.
@@ -106,7 +114,7 @@ def fit_discriminator(D, sample_real, sample_fake, *, num_steps: int, batch_size
     """
     _check_train_args(num_steps, batch_size, lr, 1)
     opt = opt or adam(D, lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 - t / num_steps) if lr_decay else None
+    schedule = linear_decay(opt, num_steps) if lr_decay else None
     history = []
     for _ in range(num_steps):
         loss = loss_fn(D(sample_real(batch_size)), D(sample_fake(batch_size)))
@@ -226,7 +234,7 @@ def train_gan(
     D.to(device).train()
     opt_G = opt_G or adam(G, lr, betas)
     opt_D = opt_D or adam(D, lr, betas)
-    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1 - t / num_steps) for o in (opt_G, opt_D)] if lr_decay else []
+    schedules = [linear_decay(o, num_steps) for o in (opt_G, opt_D)] if lr_decay else []
     history = history if history is not None else History()
     start = history.step[-1] + 1 if len(history) else 0
     bar = tqdm(range(start, start + num_steps), disable=not progress, desc="training", leave=False)
@@ -320,9 +328,6 @@ def save_checkpoint(path, step: int | None = None, **objects) -> None:
     ``torch.load(weights_only=True)`` (no code runs on load). The file is written to a temporary
     name and then renamed: an interrupted save never destroys an earlier checkpoint.
     """
-    import os
-    from pathlib import Path
-
     if not objects:
         raise ValueError("name at least one module or optimiser to save, e.g. save_checkpoint(path, G=G)")
     for name, obj in objects.items():
@@ -341,9 +346,6 @@ def load_checkpoint(path, **objects) -> dict:
     Read with ``weights_only=True``: a file that holds code or other pickled objects is refused
     with a ValueError rather than executed.
     """
-    import pickle
-    from pathlib import Path
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
