@@ -135,3 +135,71 @@ def live_plot(sample_real, every: int = 500, n: int = 1000, bounds=None):
         plt.close(fig)
 
     return callback
+
+
+# --- Images --------------------------------------------------------------------------------------
+
+
+def image_grid(images, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """Images (N, C, H, W) in [−1, 1] tiled into one picture (torchvision's ``make_grid``),
+    as an (H', W', 3) array in [0, 1] ready for ``imshow``."""
+    from torchvision.utils import make_grid
+
+    x = torch.as_tensor(images).detach().float().cpu()
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"images must have shape (N, 1 or 3, H, W), got {tuple(x.shape)}")
+    grid = make_grid((x.clamp(-1, 1) + 1) / 2, nrow=nrow, padding=padding, pad_value=1.0)  # (3, H', W')
+    return grid.permute(1, 2, 0).numpy()
+
+
+def show_images(images, nrow: int = 8, ax=None, title=None):
+    """Draw ``image_grid(images, nrow)`` without axes; returns the figure."""
+    grid = image_grid(images, nrow)
+    fig, ax = _axes(ax, figsize=(grid.shape[1] / 40, grid.shape[0] / 40 + (0.3 if title else 0)))
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+class SampleGrid:
+    """A ``train_gan`` callback that redraws a grid of G's samples every ``every`` steps.
+
+    The noise is fixed (drawn once from ``seed``), so each cell follows one z through training.
+    For a conditional G each row is one class. ``model`` draws from another network than the one
+    being trained (e.g. ``EMA(G).model``). ``self.grids`` keeps (step, images) of every refresh;
+    in a notebook the picture updates in place, elsewhere nothing is drawn.
+    """
+
+    def __init__(self, every: int = 200, n: int = 40, nrow: int = 10, seed: int = 0, model=None):
+        from gantutor._validate import positive_int
+
+        self.every, self.n, self.nrow = positive_int(every, "every"), positive_int(n, "n"), positive_int(nrow, "nrow")
+        self.seed, self.model = seed, model
+        self.grids, self._handle = [], None
+
+    def __call__(self, step, G, D, history) -> None:
+        if (step + 1) % self.every:
+            return
+        from gantutor.train import generate
+
+        G = self.model or G
+        z = torch.randn(self.n, G.latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        labels = torch.arange(self.n) // self.nrow % G.num_classes if getattr(G, "num_classes", None) else None
+        images = generate(G, self.n, z=z, labels=labels)
+        self.grids.append((step + 1, images))
+        self._show(step + 1, images)
+
+    def _show(self, step, images) -> None:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is None:
+            return
+        fig = show_images(images, self.nrow, title=f"step {step}")
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)

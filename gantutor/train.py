@@ -12,6 +12,8 @@ Algorithm 1 of Goodfellow et al. (2014), with the non-saturating generator loss 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import math
 import os
 import pickle
@@ -66,17 +68,24 @@ def grad_norm(module: torch.nn.Module) -> float:
     return float(torch.nn.utils.clip_grad_norm_(grads, float("inf"))) if grads else 0.0
 
 
-def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None) -> dict:
+def _conditioned(model, y):
+    """``model`` itself, or ``model`` with the class labels ``y`` bound (a conditional model)."""
+    return model if y is None else functools.partial(model, y=y)
+
+
+def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None, y_real=None, y_fake=None) -> dict:
     """One update of D on a real batch and G(z); G receives no gradient (the fakes are detached).
 
     ``penalty(D, x_real, x_fake)``, if given, is added to D's loss, e.g. the WGAN-GP term
-    ``lambda D, r, f: 10 * gradient_penalty(D, r, f)``.
+    ``lambda D, r, f: 10 * gradient_penalty(D, r, f)``. For a conditional GAN pass the real
+    labels ``y_real`` and the labels ``y_fake`` asked of G; the penalty then sees D with the real
+    labels bound.
     """
-    x_fake = G(z).detach()  # D's loss must not flow back into G
-    logits_real, logits_fake = D(x_real), D(x_fake)  # (B,), (B,)
+    x_fake = _conditioned(G, y_fake)(z).detach()  # D's loss must not flow back into G
+    logits_real, logits_fake = _conditioned(D, y_real)(x_real), _conditioned(D, y_fake)(x_fake)  # (B,), (B,)
     loss = loss_fn(logits_real, logits_fake)
     if penalty is not None:
-        loss = loss + penalty(D, x_real, x_fake)
+        loss = loss + penalty(_conditioned(D, y_real), x_real, x_fake)
     opt_D.zero_grad(set_to_none=True)
     loss.backward()
     norm = grad_norm(D)
@@ -89,10 +98,11 @@ def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None) -> 
     }
 
 
-def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating) -> dict:
-    """One update of G through a frozen D (D's weights receive no gradient)."""
+def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating, y=None) -> dict:
+    """One update of G through a frozen D (D's weights receive no gradient); ``y``: the labels
+    asked of a conditional G (D judges the fakes as images of those classes)."""
     with frozen(D):
-        loss = loss_fn(D(G(z)))
+        loss = loss_fn(_conditioned(D, y)(_conditioned(G, y)(z)))
         opt_G.zero_grad(set_to_none=True)
         loss.backward()
     norm = grad_norm(G)
@@ -198,6 +208,22 @@ def _check_train_args(num_steps, batch_size, lr, d_steps):
         raise ValueError(f"lr must be > 0, got {lr}")
 
 
+def _real_batch(sample_real, batch_size: int, num_classes, device):
+    """(images, labels or None) from ``sample_real``, checked against what G expects."""
+    batch = sample_real(batch_size)
+    is_pair = isinstance(batch, (tuple, list))
+    if num_classes and not is_pair:
+        raise ValueError("G is conditional, so sample_real(n) must return (images, labels), "
+                         "e.g. lambda n: data.sample(n, with_labels=True)")
+    if not num_classes and is_pair:
+        raise ValueError("sample_real(n) returned a pair but G is unconditional: return images only, "
+                         "or build G and D with num_classes")
+    if not num_classes:
+        return batch.to(device), None
+    x, y = batch
+    return x.to(device), y.to(device)
+
+
 def train_gan(
     G,
     D,
@@ -227,8 +253,15 @@ def train_gan(
     ``lr_decay`` decays both learning rates linearly to 0
     over ``num_steps``; pass ``opt_G`` / ``opt_D`` to use other optimisers (e.g. SGD) and
     ``history`` to continue a run. Each callback is called as ``fn(step, G, D, history)``.
+
+    A conditional G (one with ``num_classes``) trains as a conditional GAN: ``sample_real(n)``
+    must then return (images, labels), e.g. ``lambda n: data.sample(n, with_labels=True)``; the
+    classes asked of G are drawn uniformly.
     """
     _check_train_args(num_steps, batch_size, lr, d_steps)
+    num_classes = getattr(G, "num_classes", None)
+    if num_classes and unroll_steps:
+        raise ValueError("unroll_steps is not supported for a conditional GAN")
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G.to(device).train()
     D.to(device).train()
@@ -241,12 +274,15 @@ def train_gan(
     for step in bar:
         for _ in range(d_steps):
             z = sample_noise(batch_size, G.latent_dim, device)
-            record = d_step(G, D, sample_real(batch_size).to(device), z, opt_D, d_loss, d_penalty)
+            x_real, y_real = _real_batch(sample_real, batch_size, num_classes, device)
+            y_fake = torch.randint(num_classes, (batch_size,), device=device) if num_classes else None
+            record = d_step(G, D, x_real, z, opt_D, d_loss, d_penalty, y_real, y_fake)
         z = sample_noise(batch_size, G.latent_dim, device)
         if unroll_steps:
             record |= g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps, d_loss=d_loss, loss_fn=g_loss)
         else:
-            record |= g_step(G, D, z, opt_G, g_loss)
+            y_fake = torch.randint(num_classes, (batch_size,), device=device) if num_classes else None
+            record |= g_step(G, D, z, opt_G, g_loss, y_fake)
         history.append(step, record)
         if not math.isfinite(record["d_loss"]) or not math.isfinite(record["g_loss"]):
             err = FloatingPointError(f"training diverged at step {step}: a loss is {record['d_loss']}/{record['g_loss']} "
@@ -263,15 +299,78 @@ def train_gan(
 
 
 @torch.no_grad()
-def generate(G, n: int, device=None) -> torch.Tensor:
-    """n samples of G in eval mode, on the CPU, shape (n, ...)."""
+def generate(G, n: int, device=None, labels=None, z=None) -> torch.Tensor:
+    """n samples of G in eval mode, on the CPU, shape (n, ...).
+
+    For a conditional G, ``labels`` is one class for all (an int) or one per sample (n,); by
+    default the classes take turns (0, 1, …, K−1, 0, …). ``z`` (n, latent_dim) fixes the noise.
+    """
     positive_int(n, "n")
     device = device or next(G.parameters()).device
+    z = sample_noise(n, G.latent_dim, device) if z is None else z.to(device)
+    num_classes = getattr(G, "num_classes", None)
+    y = None
+    if num_classes:
+        y = torch.arange(n) % num_classes if labels is None else torch.as_tensor(labels)
+        y = (y.expand(n) if y.dim() == 0 else y).to(device=device, dtype=torch.int64)
+    elif labels is not None:
+        raise ValueError("labels were given but G is unconditional (it has no num_classes)")
     was_training = G.training
     G.eval()
-    x = G(sample_noise(n, G.latent_dim, device)).cpu()
-    G.train(was_training)
+    try:
+        x = _conditioned(G, y)(z).cpu()
+    finally:
+        G.train(was_training)
     return x
+
+
+def interpolate_latents(z0, z1, num: int, spherical: bool = True) -> torch.Tensor:
+    """``num`` points from z0 to z1 (both (latent_dim,)), shape (num, latent_dim).
+
+    ``spherical`` (the default) follows the great circle (slerp; White, 2016): Gaussian noise lives
+    near a sphere of radius √d, and the straight line between two draws passes inside it, where G
+    saw few inputs during training.
+    """
+    z0, z1 = (torch.as_tensor(z, dtype=torch.float32) for z in (z0, z1))
+    if z0.dim() != 1 or z0.shape != z1.shape:
+        raise ValueError(f"z0 and z1 must be vectors of the same size, got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    t = torch.linspace(0, 1, positive_int(num, "num")).unsqueeze(1)  # (num, 1)
+    if not spherical:
+        return (1 - t) * z0 + t * z1
+    omega = torch.arccos((z0 / z0.norm()).dot(z1 / z1.norm()).clamp(-1, 1))  # angle between them
+    if omega.abs() < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+class EMA:
+    """A ``train_gan`` callback that keeps an exponential moving average of G's weights.
+
+    After every step, θ_ema ← β θ_ema + (1 − β) θ_G, with β = min(decay, (1 + t) / (10 + t)) so
+    that the average forgets its random start quickly (the warm-up of TensorFlow's
+    ``ExponentialMovingAverage``); buffers (BatchNorm's running statistics) are copied. Sample from
+    ``ema.model``: averaging the iterates damps the oscillation of the GAN game (Yazıcı et al., 2019).
+    """
+
+    def __init__(self, G, decay: float = 0.999):
+        if not 0 < decay < 1:
+            raise ValueError(f"decay must be in (0, 1), got {decay}")
+        self.decay = decay
+        self.model = copy.deepcopy(G).eval()
+        self.model.requires_grad_(False)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, G) -> None:
+        beta = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for p_ema, p in zip(self.model.parameters(), G.parameters()):
+            p_ema.lerp_(p, 1 - beta)
+        for b_ema, b in zip(self.model.buffers(), G.buffers()):
+            b_ema.copy_(b)
+        self.updates += 1
+
+    def __call__(self, step, G, D, history) -> None:
+        self.update(G)
 
 
 @torch.no_grad()

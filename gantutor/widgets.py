@@ -6,6 +6,9 @@
 ``PlaygroundModel`` / ``playground()``: break and fix a GAN on 2D data with sliders, in the spirit
 of GAN Lab (Kahng et al., 2018), with the course's own code. Training runs in small chunks so
 the notebook stays responsive.
+
+``LatentExplorerModel`` / ``latent_explorer(G)``: walk between two noise vectors of an image
+generator, and (conditional G) hold z fixed while the class changes.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from gantutor import losses
 from gantutor.data import custom_mixture, mixture
 from gantutor.metrics import mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
-from gantutor.train import History, generate, train_gan
+from gantutor.train import History, generate, interpolate_latents, train_gan
 
 # The choices a learner sees in the drop-downs: label → (D's loss, G's loss, penalty added to D's loss)
 _WGAN_GP_PENALTY = lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake)  # noqa: E731
@@ -210,4 +213,80 @@ def playground(**settings):
                   W.HBox(list(controls.values())[4:]), message, view])
     box.model = model
     draw()
+    return box
+
+
+# --- Latent explorer ---------------------------------------------------------------------------
+
+
+class LatentExplorerModel:
+    """What the latent explorer shows, headless. z_a and z_b are drawn from seeds, so a pair of
+    seeds names a walk that anyone can reproduce."""
+
+    def __init__(self, G, seed_a: int = 0, seed_b: int = 1, steps: int = 10, spherical: bool = True):
+        self.G, self.steps, self.spherical = G, steps, spherical
+        self.set_seeds(seed_a, seed_b)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(getattr(self.G, "num_classes", None))
+
+    def _z(self, seed: int) -> torch.Tensor:
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"a seed must be an integer >= 0, got {seed!r}")
+        return torch.randn(self.G.latent_dim, generator=torch.Generator().manual_seed(seed))
+
+    def set_seeds(self, seed_a: int, seed_b: int) -> None:
+        self.z_a, self.z_b = self._z(seed_a), self._z(seed_b)
+
+    def walk(self, label: int | None = None) -> torch.Tensor:
+        """G along the path from z_a to z_b, (steps, 1, H, W); ``label`` for a conditional G."""
+        z = interpolate_latents(self.z_a, self.z_b, self.steps, self.spherical)
+        if self.conditional:
+            return generate(self.G, self.steps, z=z, labels=0 if label is None else label)
+        return generate(self.G, self.steps, z=z)
+
+    def classes(self) -> torch.Tensor:
+        """A conditional G at z_a for every class, (num_classes, 1, H, W): same "style", new digit."""
+        if not self.conditional:
+            raise ValueError("classes() needs a conditional generator (built with num_classes)")
+        k = self.G.num_classes
+        return generate(self.G, k, z=self.z_a.expand(k, -1), labels=torch.arange(k))
+
+
+def latent_explorer(G, **settings):
+    """Sliders over the latent space of an image generator. Returns the widget (``.model`` holds
+    the ``LatentExplorerModel``)."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from gantutor.plotting import show_images
+
+    model = LatentExplorerModel(G, **settings)
+    seed_a, seed_b = W.BoundedIntText(value=0, min=0, max=10**6, description="seed A"), \
+        W.BoundedIntText(value=1, min=0, max=10**6, description="seed B")
+    label = W.Dropdown(options=list(range(G.num_classes)), value=0, description="class") if model.conditional else None
+    view = W.Output()
+
+    def draw(*_):
+        model.set_seeds(seed_a.value, seed_b.value)
+        rows = [("A → B", model.walk(label.value if label else None))]
+        if model.conditional:
+            rows.append(("z = A, every class", model.classes()))
+        with view:
+            view.clear_output(wait=True)
+            fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.2 * len(rows)), squeeze=False)
+            for ax, (title, images) in zip(axes[:, 0], rows):
+                show_images(images, nrow=len(images), ax=ax, title=title)
+            fig.tight_layout()
+            display(fig)
+            plt.close(fig)
+
+    controls = [w for w in (seed_a, seed_b, label) if w is not None]
+    for w in controls:
+        w.observe(draw, names="value")
+    draw()
+    box = W.VBox([W.HBox(controls), view])
+    box.model = model
     return box

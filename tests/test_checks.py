@@ -22,7 +22,9 @@ def stub(*args):
 ALL_CHECKS = [checks.check_sample_noise, checks.check_discriminator_loss, checks.check_generator_loss_nonsaturating,
               checks.check_gda_step, checks.check_extragradient_step, checks.check_count_modes, checks.check_pack,
               checks.check_gradient_penalty, checks.check_unrolled_parameters,
-              checks.check_optimal_discriminator, checks.check_training_step]
+              checks.check_optimal_discriminator, checks.check_training_step,
+              checks.check_convtranspose_size, checks.check_dcgan_generator, checks.check_frechet_distance,
+              checks.check_hinge_discriminator_loss, checks.check_image_gradient_penalty, checks.check_conditional_forward]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS)
@@ -288,3 +290,100 @@ def test_unrolled_parameters():
             opt.step()
         return dict(D.named_parameters())
     assert "D's own weights changed" in hint_of(checks.check_unrolled_parameters, steps_d_itself)
+
+
+# --- Chapters 4 and 5 -----------------------------------------------------------------------------
+
+
+def test_convtranspose_size():
+    checks.check_convtranspose_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k)
+    assert "Conv2d's formula" in hint_of(checks.check_convtranspose_size, lambda n, k, s, p: (n + 2 * p - k) // s + 1)
+    assert "removes" in hint_of(checks.check_convtranspose_size, lambda n, k, s, p: (n - 1) * s + 2 * p + k)
+    assert "use //" in hint_of(checks.check_convtranspose_size, lambda n, k, s, p: float((n - 1) * s - 2 * p + k))
+
+
+def dcgan_variant(padding=1, tanh=True, flat=False):
+    def make(latent_dim):
+        layers = [torch.nn.Linear(latent_dim, 32 * 49), torch.nn.Unflatten(1, (32, 7, 7)), torch.nn.ReLU(),
+                  torch.nn.ConvTranspose2d(32, 16, 4, 2, padding), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
+                  torch.nn.ConvTranspose2d(16, 1, 4, 2, padding)]
+        layers += [torch.nn.Tanh()] if tanh else []
+        layers += [torch.nn.Flatten()] if flat else []
+        return torch.nn.Sequential(*layers)
+    return make
+
+
+def test_dcgan_generator():
+    from gantutor.models import DCGANGenerator
+
+    checks.check_dcgan_generator(dcgan_variant())
+    checks.check_dcgan_generator(lambda d: DCGANGenerator(latent_dim=d, base_channels=8))
+    assert "two ConvTranspose2d" in hint_of(checks.check_dcgan_generator, dcgan_variant(padding=0))
+    assert "nn.Tanh()" in hint_of(checks.check_dcgan_generator, dcgan_variant(tanh=False))
+    assert "view(-1, 1, 28, 28)" in hint_of(checks.check_dcgan_generator, dcgan_variant(flat=True))
+
+    class Unused(torch.nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.g, self.extra = dcgan_variant()(d), torch.nn.Linear(3, 3)
+
+        def forward(self, z):
+            return self.g(z)
+    assert "receive no gradient" in hint_of(checks.check_dcgan_generator, Unused)
+
+
+def test_frechet_distance():
+    from gantutor.metrics import frechet_distance
+
+    checks.check_frechet_distance(frechet_distance)
+    checks.check_frechet_distance(lambda a, b: torch.tensor(frechet_distance(a, b)))
+
+    def variant(mean=True, two=2.0, product_of_roots=False):
+        def fd(a, b):
+            ca, cb = torch.cov(a.T), torch.cov(b.T)
+            ra = checks._psd_sqrt(ca)
+            cross = (ra @ checks._psd_sqrt(cb)).trace() if product_of_roots else torch.linalg.eigvalsh(ra @ cb @ ra).clamp(min=0).sqrt().sum()
+            m = (a.mean(0) - b.mean(0)).square().sum() if mean else 0.0
+            return float(m + ca.trace() + cb.trace() - two * cross)
+        return fd
+    assert "between the means" in hint_of(checks.check_frechet_distance, variant(mean=False))
+    assert "dropped the 2" in hint_of(checks.check_frechet_distance, variant(two=1.0))
+    assert "commute" in hint_of(checks.check_frechet_distance, variant(product_of_roots=True))
+
+
+def test_hinge_discriminator_loss():
+    checks.check_hinge_discriminator_loss(losses.hinge_discriminator_loss)
+    assert "swapped" in hint_of(checks.check_hinge_discriminator_loss, lambda r, f: torch.relu(1 + r).mean() + torch.relu(1 - f).mean())
+    assert "Wasserstein" in hint_of(checks.check_hinge_discriminator_loss, lambda r, f: (1 - r).mean() + (1 + f).mean())
+    assert "margin is 1" in hint_of(checks.check_hinge_discriminator_loss, lambda r, f: torch.relu(-r).mean() + torch.relu(f).mean())
+
+
+def image_gp_variant(norm_of=lambda g: g.flatten(1).norm(2, dim=1), penalty=lambda n: (n - 1) ** 2):
+    def gp(D, real, fake):
+        eps = torch.rand(real.shape[0], 1, 1, 1)
+        x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+        return penalty(norm_of(g)).mean()
+    return gp
+
+
+def test_image_gradient_penalty():
+    checks.check_image_gradient_penalty(losses.gradient_penalty)
+    checks.check_image_gradient_penalty(image_gp_variant())
+    assert "one norm per pixel" in hint_of(checks.check_image_gradient_penalty, image_gp_variant(norm_of=lambda g: g.norm(2, dim=1)))
+    assert "not ‖∇D‖²" in hint_of(checks.check_image_gradient_penalty, image_gp_variant(penalty=lambda n: n**2))
+
+
+def conditional_variant(forward):
+    return type("Answer", (checks.ConditionalGeneratorSkeleton,), {"forward": forward})
+
+
+def test_conditional_forward():
+    checks.check_conditional_forward(conditional_variant(
+        lambda self, z, y: self.net(torch.cat([z, self.embed(y)], dim=1)).view(-1, 1, 28, 28)))
+    assert "no effect" in hint_of(checks.check_conditional_forward, conditional_variant(
+        lambda self, z, y: self.net(torch.cat([z, z], dim=1)).view(-1, 1, 28, 28)))
+    assert "z first" in hint_of(checks.check_conditional_forward, conditional_variant(
+        lambda self, z, y: self.net(torch.cat([self.embed(y), z], dim=1)).view(-1, 1, 28, 28)))
+    assert "reshape" in hint_of(checks.check_conditional_forward, conditional_variant(
+        lambda self, z, y: self.net(torch.cat([z, self.embed(y)], dim=1))))

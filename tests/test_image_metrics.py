@@ -7,7 +7,8 @@ import scipy.linalg
 import torch
 
 from gantutor.data import mnist
-from gantutor.metrics import (class_histogram, classify, fid, frechet_distance, kid, kl_to_uniform,
+from gantutor.metrics import (class_histogram, classify, digit_features, fid, frechet_distance, kid, kl_to_uniform,
+                              memorisation, precision_recall,
                               load_classifier)
 
 
@@ -68,3 +69,40 @@ def test_image_metrics_refuse_the_wrong_image_size_and_nan():
         fid(torch.zeros(10, 1, 8, 8), torch.zeros(10, 1, 8, 8))
     with pytest.raises(ValueError, match="NaN"):
         class_histogram(torch.full((4, 1, 28, 28), float("nan")))
+
+
+def test_feature_layers_and_their_sensitivity():
+    train, test = mnist("train"), mnist("test")
+    assert digit_features(test.images[:5]).shape == (5, 576)
+    assert digit_features(test.images[:5], layer="hidden").shape == (5, 64)
+    with pytest.raises(ValueError, match="layer must be one of"):
+        digit_features(test.images[:5], layer="pool3")
+    # both layers see thickened strokes; the class-trained hidden layer is the harsher one
+    thick = torch.nn.functional.max_pool2d(train.images[:1000], 3, 1, 1)
+    ratios = {layer: fid(thick, test.images, layer) / fid(train.images[:1000], test.images, layer)
+              for layer in ("conv", "hidden")}
+    assert 3 < ratios["conv"] < ratios["hidden"]
+
+
+def test_precision_recall_tell_realism_from_coverage():
+    train, test = mnist("train"), mnist("test")
+    p, r = precision_recall(test.images[:500], train.images[:500])
+    assert p > 0.7 and r > 0.7  # real vs real: both high
+    ones = train.images[train.labels == 1][:300]
+    p1, r1 = precision_recall(test.images[:500], ones)
+    assert p1 > 0.7 and r1 < 0.3  # realistic but one class: high precision, low recall
+    noise = torch.rand(300, 1, 28, 28) * 2 - 1
+    pn, _ = precision_recall(test.images[:500], noise)
+    assert pn < 0.05
+    with pytest.raises(ValueError, match="more than k"):
+        precision_recall(test.images[:3], train.images[:100])
+
+
+def test_memorisation_flags_copies_and_not_new_digits():
+    train, test = mnist("train"), mnist("test")
+    fresh = memorisation(test.images[:300], train.images, test.images[300:])
+    assert fresh.copy_rate() < 0.05
+    copies = (train.images[:300] + 0.02 * torch.randn(300, 1, 28, 28)).clamp(-1, 1)
+    report = memorisation(copies, train.images, test.images)
+    assert report.copy_rate() > 0.95 and (report.nearest == torch.arange(300)).all()
+    assert "copy rate" in str(report)
