@@ -17,16 +17,23 @@ import torch.nn.functional as F
 from gantutor._validate import float_tensor, same_shape
 
 
-def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
     """L_D = -E[log D(x)] - E[log(1 - D(G(z)))] = -V(D, G) estimated on a batch.
 
     Inputs: logits_real, logits_fake: tensors of the same shape, e.g. (N,).
     Returns: a scalar tensor. It is binary cross-entropy with label 1 for real, 0 for fake.
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al., 2016, §3.4): the real
+    images' target becomes e.g. 0.9, so D gains nothing from ever more confident logits.
     """
     float_tensor(logits_real, "logits_real")
     float_tensor(logits_fake, "logits_fake")
     same_shape(logits_real, logits_fake, "logits_real", "logits_fake")
-    return F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()  # -log σ(l_r) - log(1-σ(l_f))
+    if not 0.5 < real_label <= 1:
+        raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
+    real = F.softplus(-logits_real).mean()  # -log σ(l_r)
+    if real_label < 1:  # BCE with target t: -t log σ(l) - (1 - t) log(1 - σ(l))
+        real = real_label * real + (1 - real_label) * F.softplus(logits_real).mean()
+    return real + F.softplus(logits_fake).mean()  # ... - log(1 - σ(l_f))
 
 
 def generator_loss_minimax(logits_fake: torch.Tensor) -> torch.Tensor:

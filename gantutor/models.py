@@ -121,14 +121,18 @@ class DCGANGenerator(nn.Module):
     """G: z (B, latent_dim) [, y (B,)] → images (B, 1, S, S) in [−1, 1], S = ``image_size`` (28 or 8).
 
     ``num_classes`` makes it conditional: a learned class embedding is concatenated to z.
+    ``output="sigmoid"`` gives images in [0, 1] instead (only to measure the [−1, 1] + tanh tip).
     """
 
-    def __init__(self, latent_dim: int = 64, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None):
+    def __init__(self, latent_dim: int = 64, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None,
+                 output: str = "tanh"):
         super().__init__()
         self.latent_dim = positive_int(latent_dim, "latent_dim")
         c = positive_int(base_channels, "base_channels")
         self.side = _check_image_size(image_size)
         self.num_classes = positive_int(num_classes, "num_classes") if num_classes is not None else None
+        if output not in ("tanh", "sigmoid"):
+            raise ValueError(f"output must be 'tanh' or 'sigmoid', got {output!r}")
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         in_dim = latent_dim * (2 if num_classes else 1)
         self.project = nn.Sequential(  # (B, in_dim) -> (B, 2c·s·s)
@@ -137,7 +141,7 @@ class DCGANGenerator(nn.Module):
             nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),  # (B, 2c, s, s) -> (B, c, 2s, 2s)
             nn.BatchNorm2d(c), nn.ReLU(),
             nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # -> (B, 1, 4s, 4s)
-            nn.Tanh(),
+            nn.Tanh() if output == "tanh" else nn.Sigmoid(),
         )
         self.channels = 2 * c
 
@@ -152,20 +156,27 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """D: images (B, 1, S, S) [, y (B,)] → logits (B,).
 
-    Two strided convolutions with LeakyReLU(0.2) (no BatchNorm on the input layer, as in DCGAN),
-    then a linear score. ``num_classes`` makes it a projection discriminator: the score gains
-    ⟨embed(y), h⟩, so D judges "is this a real image *of class y*".
+    Two strided convolutions with LeakyReLU(``slope`` = 0.2; 0 gives a ReLU), then a linear score.
+    ``num_classes`` makes it a projection discriminator: the score gains ⟨embed(y), h⟩, so D
+    judges "is this a real image *of class y*".
+
+    ``batch_norm`` puts BatchNorm after the second convolution, as in the DCGAN paper. It is off
+    by default: D sees the real and the fake batch separately, each normalised by its own
+    statistics, and on the bundled MNIST that cost the generator class balance (chapter 4
+    measures it).
     """
 
-    def __init__(self, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None, dropout: float = 0.0):
+    def __init__(self, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None, dropout: float = 0.0,
+                 batch_norm: bool = False, slope: float = 0.2):
         super().__init__()
         c = positive_int(base_channels, "base_channels")
         side = _check_image_size(image_size)
         self.image_size = image_size
         self.num_classes = positive_int(num_classes, "num_classes") if num_classes is not None else None
         self.body = nn.Sequential(
-            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 1, 4s, 4s) -> (B, c, 2s, 2s)
-            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),  # -> (B, 2c, s, s)
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(slope),  # (B, 1, 4s, 4s) -> (B, c, 2s, 2s)
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),  # -> (B, 2c, s, s)
+            nn.BatchNorm2d(2 * c) if batch_norm else nn.Identity(), nn.LeakyReLU(slope),
             nn.Flatten(), nn.Dropout(dropout),  # (B, 2c·s·s)
         )
         features = 2 * c * side**2
@@ -180,3 +191,51 @@ class DCGANDiscriminator(nn.Module):
         if self.embed is not None:
             score = score + (self.embed(_check_labels(y, x.shape[0], self.num_classes)) * h).sum(dim=1)  # projection
         return score
+
+
+class InstanceNoise(nn.Module):
+    """Wraps a discriminator so that, in training mode, its inputs (real and fake alike) get
+    Gaussian noise of standard deviation ``std`` (Sønderby et al., 2017; Arjovsky & Bottou,
+    2017): the two distributions then overlap, and D's gradient stays informative.
+    ``anneal(step, num_steps)`` lowers ``std`` linearly to 0 — use it as a ``train_gan``
+    callback: ``callbacks=[noisy.anneal]``.
+    """
+
+    def __init__(self, D: nn.Module, std: float = 0.1):
+        super().__init__()
+        if not std >= 0:
+            raise ValueError(f"std must be >= 0, got {std}")
+        self.D, self.std, self.start_std = D, std, std
+        self.num_classes = getattr(D, "num_classes", None)
+
+    def forward(self, x, y=None):
+        if self.training and self.std > 0:
+            x = x + self.std * torch.randn_like(x)
+        return self.D(x) if y is None else self.D(x, y)
+
+    def anneal(self, step, G=None, D=None, history=None, num_steps: int | None = None) -> None:
+        """Set std = start_std · (1 − (step + 1) / num_steps); as a callback, bind num_steps first
+        (``functools.partial(noisy.anneal, num_steps=N)``)."""
+        if num_steps is None:
+            raise ValueError("anneal needs num_steps: functools.partial(noisy.anneal, num_steps=N)")
+        self.std = self.start_std * max(0.0, 1 - (step + 1) / num_steps)
+
+
+@torch.no_grad()
+def layer_shapes(module: nn.Module, *inputs) -> list[tuple[str, str, tuple]]:
+    """Run ``module(*inputs)`` once and list (name, layer type, output shape) of every leaf layer
+    in the order they ran: the shape comments of a model, checked by running it."""
+    rows, hooks = [], []
+    for name, layer in module.named_modules():
+        if not list(layer.children()):
+            hooks.append(layer.register_forward_hook(
+                lambda mod, _, out, name=name: rows.append((name, type(mod).__name__, tuple(out.shape)))))
+    was_training = module.training
+    module.eval()
+    try:
+        module(*inputs)
+    finally:
+        module.train(was_training)
+        for h in hooks:
+            h.remove()
+    return rows

@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from gantutor._validate import positive_int
-from gantutor.losses import discriminator_loss, generator_loss_nonsaturating
+from gantutor.losses import clip_weights, discriminator_loss, generator_loss_nonsaturating
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -237,6 +237,7 @@ def train_gan(
     d_loss=discriminator_loss,
     g_loss=generator_loss_nonsaturating,
     d_penalty=None,
+    d_clip: float | None = None,
     unroll_steps: int = 0,
     lr_decay: bool = False,
     opt_G=None,
@@ -249,6 +250,7 @@ def train_gan(
     """Train G against D; ``sample_real(n)`` returns a batch of n real examples.
 
     ``d_steps`` D updates per G update; ``d_penalty(D, x_real, x_fake)`` is added to D's loss;
+    ``d_clip`` clamps D's weights to [−c, c] after each of its updates (the original WGAN);
     ``unroll_steps > 0`` trains G against a D unrolled that many steps (``g_step_unrolled``);
     ``lr_decay`` decays both learning rates linearly to 0
     over ``num_steps``; pass ``opt_G`` / ``opt_D`` to use other optimisers (e.g. SGD) and
@@ -277,6 +279,8 @@ def train_gan(
             x_real, y_real = _real_batch(sample_real, batch_size, num_classes, device)
             y_fake = torch.randint(num_classes, (batch_size,), device=device) if num_classes else None
             record = d_step(G, D, x_real, z, opt_D, d_loss, d_penalty, y_real, y_fake)
+            if d_clip is not None:
+                clip_weights(D, d_clip)
         z = sample_noise(batch_size, G.latent_dim, device)
         if unroll_steps:
             record |= g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps, d_loss=d_loss, loss_fn=g_loss)

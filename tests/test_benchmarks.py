@@ -47,3 +47,29 @@ def test_committed_mode_collapse_results_have_5_seeds_and_meet_the_chapter_bar()
 def test_committed_samples_of_seed_0_are_there_for_the_notebook(dataset):
     for method in json.loads((RESULTS / "mode_collapse.json").read_text())[dataset]:
         assert np.load(RESULTS / "mode_collapse_samples" / dataset / method / "seed0.npy").shape == (2500, 2)
+
+
+def test_image_gans_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "image_gans.py", "--json", "--out", str(tmp_path), "--steps", "2", "--variants", "dcgan", "cgan",
+         "--checkpoints", str(tmp_path / "ck")],
+        cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    assert set(result) == {"dcgan", "cgan"}
+    for row in result.values():
+        assert {"fid", "fid_floor", "kid", "modes", "kl", "seconds"} <= set(row)
+    assert "class_accuracy" in result["cgan"]
+    for name in ("dcgan", "cgan", "real_test"):
+        x = np.load(tmp_path / f"{name}.npy")
+        assert x.shape == (1000, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert np.load(tmp_path / "cgan_labels.npy").shape == (1000,)
+    assert (tmp_path / "ck" / "dcgan_G.pt").is_file()
+
+
+def test_training_tips_benchmark_runs(tmp_path):
+    out = subprocess.run([sys.executable, "training_tips.py", "--json", "--seeds", "1", "--steps", "2", "--tips", "recipe",
+                          "[0, 1] + sigmoid", "sigmoid + BCE", "instance noise 0.1"],
+                         cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    assert result["num_steps"] == 2 and len(result["recipe"]["fid"]) == 1
+    assert set(result["[0, 1] + sigmoid"]) == {"fid", "kl", "modes", "seconds"}

@@ -37,3 +37,14 @@ def test_bad_inputs_get_clear_errors():
         DCGANDiscriminator(base_channels=8)(torch.zeros(2, 1, 8, 8))
     with pytest.raises(ValueError, match="z"):
         DCGANGenerator(latent_dim=16, base_channels=8)(torch.randn(2, 15))
+
+
+def test_layer_shapes_trace_the_generator():
+    from gantutor.models import layer_shapes
+
+    G = DCGANGenerator(latent_dim=16, base_channels=8)
+    rows = layer_shapes(G, torch.randn(2, 16))
+    assert rows[0] == ("project.0", "Linear", (2, 16 * 49))
+    assert ("net.0", "ConvTranspose2d", (2, 8, 14, 14)) in rows
+    assert rows[-1] == ("net.4", "Tanh", (2, 1, 28, 28))
+    assert G.training  # the mode is restored

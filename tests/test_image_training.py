@@ -139,3 +139,36 @@ def test_latent_explorer_walks_and_varies_the_class():
         LatentExplorerModel(_pair(num_classes=None)[0]).classes()
     widget = latent_explorer(G, steps=4)
     assert widget.model.walk().shape == (4, 1, 8, 8)
+
+
+def test_instance_noise_only_in_training_and_annealed_to_zero():
+    import functools
+
+    from gantutor.models import InstanceNoise
+
+    D = _pair(num_classes=None)[1]
+    noisy = InstanceNoise(D, std=0.5)
+    x = torch.zeros(4, 1, 8, 8)
+    noisy.eval(), D.eval()
+    assert torch.equal(noisy(x), D(x))  # no noise when evaluating
+    noisy.train()
+    D.train()
+    seed_everything(0)
+    a = noisy(x)
+    seed_everything(0)
+    assert torch.allclose(a, D(0.5 * torch.randn_like(x)))
+    anneal = functools.partial(noisy.anneal, num_steps=10)
+    anneal(4, None, None, None)
+    assert noisy.std == pytest.approx(0.25)
+    anneal(9, None, None, None)
+    assert noisy.std == 0
+    with pytest.raises(ValueError, match="num_steps"):
+        noisy.anneal(3)
+
+
+def test_d_clip_keeps_every_weight_of_d_in_range():
+    seed_everything(0)
+    data = digits("train")
+    G, D = _pair(num_classes=None)
+    train_gan(G, D, lambda n: data.sample(n), num_steps=3, batch_size=16, lr=0.1, d_clip=0.01, progress=False)
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.01

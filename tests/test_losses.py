@@ -143,3 +143,19 @@ def test_clip_weights_clamps_every_parameter():
     assert all(p.abs().max() <= 0.01 for p in D.parameters())
     with pytest.raises(ValueError, match="c must be"):
         clip_weights(D, 0)
+
+
+def test_one_sided_label_smoothing_is_bce_with_target_0_9():
+    from gantutor import losses
+    import torch.nn.functional as F
+
+    real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([0.3, -2.0, 1.0])
+    expected = F.binary_cross_entropy_with_logits(real, torch.full_like(real, 0.9)) + \
+        F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    assert torch.allclose(losses.discriminator_loss(real, fake, real_label=0.9), expected)
+    # with smoothing, D's best logit for a real image is log(0.9 / 0.1), not +inf
+    l = torch.tensor([math.log(9.0)], requires_grad=True)
+    losses.discriminator_loss(l, torch.tensor([-50.0]), real_label=0.9).backward()
+    assert abs(l.grad.item()) < 1e-6
+    with pytest.raises(ValueError, match="real_label"):
+        losses.discriminator_loss(real, fake, real_label=0.3)
