@@ -728,8 +728,8 @@ class ConditionalGeneratorSkeleton(torch.nn.Module):
     def __init__(self, latent_dim: int = 16, num_classes: int = 10):
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.embed = torch.nn.Embedding(num_classes, latent_dim)  # class -> (latent_dim,)
-        self.net = torch.nn.Sequential(torch.nn.Linear(2 * latent_dim, 64), torch.nn.ReLU(),
+        self.embed = torch.nn.Embedding(num_classes, 10)  # class -> (10,): small beside z (chapter 5)
+        self.net = torch.nn.Sequential(torch.nn.Linear(latent_dim + 10, 64), torch.nn.ReLU(),
                                        torch.nn.Linear(64, 28 * 28), torch.nn.Tanh())
 
 
@@ -749,7 +749,7 @@ def check_conditional_forward(cls) -> None:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         _fail(ex, "wrong output", inputs={"z": z, "y": y}, expected=(6, 1, 28, 28), actual=shape,
               hint="reshape net's (B, 784) output to images: .view(-1, 1, 28, 28)" if shape == (6, 784)
-              else "concatenate along the feature axis: torch.cat([z, self.embed(y)], dim=1) is (B, 2·latent_dim)")
+              else "concatenate along the feature axis: torch.cat([z, self.embed(y)], dim=1) is (B, latent_dim + 10)")
     if not torch.allclose(out, expected, atol=1e-6):
         other = _call(G, ex, z, torch.tensor([5, 5, 5, 5, 5, 5]))
         hint = ("the class has no effect on the image: feed self.embed(y) into the network" if torch.allclose(other, out, atol=1e-6)

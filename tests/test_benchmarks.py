@@ -73,3 +73,44 @@ def test_training_tips_benchmark_runs(tmp_path):
     result = json.loads(out.stdout)
     assert result["num_steps"] == 2 and len(result["recipe"]["fid"]) == 1
     assert set(result["[0, 1] + sigmoid"]) == {"fid", "kl", "modes", "seconds"}
+
+
+IMAGE_VARIANTS = {"dcgan", "dcgan_paper", "dcgan_bn_d", "minimax", "lsgan", "hinge", "wgan_clip", "wgan_gp", "cgan", "cgan_embed64"}
+
+
+def test_committed_image_gan_results_are_complete_and_the_cgan_draws_the_asked_class():
+    result = json.loads((RESULTS / "image_gans.json").read_text())
+    assert set(result) == IMAGE_VARIANTS
+    floors = {row["fid_floor"] for row in result.values()}
+    assert len(floors) == 1 and 0 < floors.pop() < min(row["fid"] for row in result.values())
+    for row in result.values():
+        assert 0 <= row["modes"] <= 10 and row["kl"] >= 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+    for name, row in result.items():  # the same G steps for all; WGAN-GP's double backward costs ~50 % more per step
+        assert row["seconds"] <= (240 if name == "wgan_gp" else 150), f"{name}: about two minutes of training"
+    assert result["cgan"]["class_accuracy"] >= 0.9
+    assert result["dcgan"]["modes"] == 10
+
+
+@pytest.mark.parametrize("variant", sorted(IMAGE_VARIANTS))
+def test_committed_generators_load_and_draw_digits(variant):
+    import torch
+
+    from gantutor.models import dcgan
+    from gantutor.train import generate, load_checkpoint
+
+    G = dcgan(num_classes=10 if variant.startswith("cgan") else None)[0]
+    if variant == "cgan_embed64":
+        from gantutor.models import DCGANGenerator
+        G = DCGANGenerator(num_classes=10, embed_dim=64)
+    path = RESULTS / "image_gans" / f"{variant}_G.pt"
+    assert path.stat().st_size < 1_000_000  # float16
+    load_checkpoint(path, G=G)
+    x = generate(G, 8)  # a conditional G's classes take turns
+    assert x.shape == (8, 1, 28, 28) and torch.isfinite(x).all() and x.abs().max() <= 1
+
+
+def test_committed_training_tips_have_three_seeds_per_tip():
+    result = json.loads((RESULTS / "training_tips.json").read_text())
+    tips = {k: v for k, v in result.items() if isinstance(v, dict)}
+    assert "recipe" in tips and len(tips) == 9
+    assert all(len(v["fid"]) == 3 and len(v["kl"]) == 3 for v in tips.values())

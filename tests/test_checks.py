@@ -382,7 +382,7 @@ def test_conditional_forward():
     checks.check_conditional_forward(conditional_variant(
         lambda self, z, y: self.net(torch.cat([z, self.embed(y)], dim=1)).view(-1, 1, 28, 28)))
     assert "no effect" in hint_of(checks.check_conditional_forward, conditional_variant(
-        lambda self, z, y: self.net(torch.cat([z, z], dim=1)).view(-1, 1, 28, 28)))
+        lambda self, z, y: self.net(torch.cat([z, self.embed(torch.zeros_like(y))], dim=1)).view(-1, 1, 28, 28)))
     assert "z first" in hint_of(checks.check_conditional_forward, conditional_variant(
         lambda self, z, y: self.net(torch.cat([self.embed(y), z], dim=1)).view(-1, 1, 28, 28)))
     assert "reshape" in hint_of(checks.check_conditional_forward, conditional_variant(

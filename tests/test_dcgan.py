@@ -17,6 +17,8 @@ def test_conditional_models_use_the_label():
     torch.manual_seed(0)
     G = DCGANGenerator(latent_dim=16, base_channels=8, num_classes=10).eval()
     D = DCGANDiscriminator(base_channels=8, num_classes=10).eval()
+    assert not D.embed.weight.any()  # the projection starts at 0 ...
+    torch.nn.init.normal_(D.embed.weight)  # ... and, once learned, depends on the label
     z = torch.randn(4, 16)
     a, b = G(z, torch.zeros(4, dtype=torch.long)), G(z, torch.full((4,), 7))
     assert not torch.allclose(a, b)  # same z, different class: a different image
