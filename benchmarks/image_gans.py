@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import functools
 import sys
+from pathlib import Path
 import time
 from dataclasses import dataclass, field
 
@@ -202,8 +203,6 @@ def main(argv=None) -> int:
             if labels is not None:
                 np.save(args.out / f"{name}_labels.npy", labels.numpy())
         if args.checkpoints:
-            from pathlib import Path
-
             Path(args.checkpoints).mkdir(parents=True, exist_ok=True)
             # float16 halves the file (~0.5 MB); loading copies the weights back into float32
             save_checkpoint(Path(args.checkpoints) / f"{name}_G.pt", step=variant.num_steps, G=copy.deepcopy(G).half())

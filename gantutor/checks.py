@@ -629,7 +629,7 @@ def _frechet_cases():
 @exercise("4.3")
 def check_frechet_distance(fn) -> None:
     """Exercise 4.3: ``fn(feats_a, feats_b)`` → ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^½)."""
-    from gantutor.metrics import frechet_distance
+    from gantutor.metrics import frechet_distance, psd_sqrt
 
     ex = "4.3"
     for name, a, b in _frechet_cases():
@@ -643,11 +643,11 @@ def check_frechet_distance(fn) -> None:
         if not math.isfinite(value) or abs(value - expected) > 1e-4 * max(1.0, abs(expected)):
             mu = float((a.mean(0) - b.mean(0)).square().sum())
             ca, cb = torch.cov(a.T), torch.cov(b.T)
-            root_a = _psd_sqrt(ca)
-            product_of_roots = float(ca.trace() + cb.trace() - 2 * (root_a @ _psd_sqrt(cb)).trace())
+            root_a = psd_sqrt(ca)
+            product_of_roots = float(ca.trace() + cb.trace() - 2 * (root_a @ psd_sqrt(cb)).trace())
             known = [(expected - mu, "add the distance between the means, ‖μ_a − μ_b‖²"),
                      (mu, "the covariance term is missing: + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½)"),
-                     (mu + float(ca.trace() + cb.trace()) - float(_psd_sqrt(root_a @ cb @ root_a).trace()),
+                     (mu + float(ca.trace() + cb.trace()) - float(psd_sqrt(root_a @ cb @ root_a).trace()),
                       "the cross term is −2·Tr((Σ_a Σ_b)^½): you dropped the 2"),
                      (mu + product_of_roots, "(Σ_a Σ_b)^½ is not Σ_a^½ Σ_b^½ unless the matrices commute (they did in "
                       "the diagonal case): take the square root of the product, e.g. through Σ_a^½ Σ_b Σ_a^½")]
@@ -657,11 +657,6 @@ def check_frechet_distance(fn) -> None:
                                 "matrix: use the eigenvalues of the symmetric Σ_a^½ Σ_b Σ_a^½" if not math.isfinite(value)
                                 else "‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½), with Σ = torch.cov(feats.T)"))
     _passed(ex, "your Fréchet distance agrees with the reference on all four cases (0 for identical sets).")
-
-
-def _psd_sqrt(m: torch.Tensor) -> torch.Tensor:
-    vals, vecs = torch.linalg.eigh(m)
-    return vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
 
 
 # --- Chapter 5: losses and conditioning ---------------------------------------------------------

@@ -166,6 +166,13 @@ def classify(images, batch_size: int = 500) -> torch.Tensor:
     return _classifier_pass(images, lambda model, b: model(b).argmax(1), batch_size)
 
 
+def psd_sqrt(m: torch.Tensor) -> torch.Tensor:
+    """The symmetric square root of a symmetric positive semi-definite matrix, through its
+    eigen-decomposition (round-off negative eigenvalues are clamped to 0)."""
+    vals, vecs = torch.linalg.eigh(m)
+    return vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
+
+
 def frechet_distance(feats_a, feats_b) -> float:
     """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½) between Gaussians fitted to two feature sets (N, d).
 
@@ -181,8 +188,7 @@ def frechet_distance(feats_a, feats_b) -> float:
         raise ValueError(f"feats_a and feats_b must have the same feature size, got {a.shape[1]} and {b.shape[1]}")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)  # (d, d)
-    vals, vecs = torch.linalg.eigh(cov_a)
-    root_a = vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T  # Σ_a^½
+    root_a = psd_sqrt(cov_a)  # Σ_a^½
     middle = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0)  # eigenvalues of Σ_a^½ Σ_b Σ_a^½
     value = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * middle.sqrt().sum()
     return max(float(value), 0.0)

@@ -122,8 +122,9 @@ class DCGANGenerator(nn.Module):
 
     ``num_classes`` makes it conditional: a learned class embedding of ``embed_dim`` numbers is
     concatenated to z. Keep it small beside z: with a 64-d embedding beside a 64-d z, the
-    conditional GAN of chapter 5 ignored z and drew one image per class (FID 18.7× the floor,
-    recall 0); with 10 numbers it drew varied digits (2.1×, recall 0.62) — same everything else.
+    conditional GAN of chapter 5 ignored z and drew one image per class (FID 16.7× the floor,
+    recall 0); with 10 numbers it drew varied digits (2.4×, recall 0.62) — same everything else
+    (``benchmarks/image_gans.py``: cgan_embed64 vs cgan).
     ``output="sigmoid"`` gives images in [0, 1] instead (only to measure the [−1, 1] + tanh tip).
     """
 
@@ -205,8 +206,8 @@ class InstanceNoise(nn.Module):
     """Wraps a discriminator so that, in training mode, its inputs (real and fake alike) get
     Gaussian noise of standard deviation ``std`` (Sønderby et al., 2017; Arjovsky & Bottou,
     2017): the two distributions then overlap, and D's gradient stays informative.
-    ``anneal(step, num_steps)`` lowers ``std`` linearly to 0 — use it as a ``train_gan``
-    callback: ``callbacks=[noisy.anneal]``.
+    ``anneal(step, num_steps=N)`` lowers ``std`` linearly to 0 — use it as a ``train_gan``
+    callback: ``callbacks=[functools.partial(noisy.anneal, num_steps=N)]``.
     """
 
     def __init__(self, D: nn.Module, std: float = 0.1):

@@ -184,7 +184,7 @@ class SampleGrid:
             return
         from gantutor.train import generate
 
-        G = self.model or G
+        G = self.model if self.model is not None else G
         z = torch.randn(self.n, G.latent_dim, generator=torch.Generator().manual_seed(self.seed))
         labels = torch.arange(self.n) // self.nrow % G.num_classes if getattr(G, "num_classes", None) else None
         images = generate(G, self.n, z=z, labels=labels)

@@ -224,6 +224,11 @@ def _real_batch(sample_real, batch_size: int, num_classes, device):
     return x.to(device), y.to(device)
 
 
+def _asked_labels(num_classes, batch_size: int, device):
+    """The classes asked of a conditional G, uniform; None for an unconditional one."""
+    return torch.randint(num_classes, (batch_size,), device=device) if num_classes else None
+
+
 # The course's DCGAN recipe for the bundled MNIST (chapter 4; ``benchmarks/image_gans.py`` trains it
 # in under 2 minutes on 2 CPU cores): many small batches, a high learning rate decayed linearly to 0.
 DCGAN_RECIPE = dict(num_steps=4500, batch_size=32, lr=1e-3, betas=(0.5, 0.999), lr_decay=True)
@@ -282,7 +287,7 @@ def train_gan(
         for _ in range(d_steps):
             z = sample_noise(batch_size, G.latent_dim, device)
             x_real, y_real = _real_batch(sample_real, batch_size, num_classes, device)
-            y_fake = torch.randint(num_classes, (batch_size,), device=device) if num_classes else None
+            y_fake = _asked_labels(num_classes, batch_size, device)
             record = d_step(G, D, x_real, z, opt_D, d_loss, d_penalty, y_real, y_fake)
             if d_clip is not None:
                 clip_weights(D, d_clip)
@@ -290,8 +295,7 @@ def train_gan(
         if unroll_steps:
             record |= g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps, d_loss=d_loss, loss_fn=g_loss)
         else:
-            y_fake = torch.randint(num_classes, (batch_size,), device=device) if num_classes else None
-            record |= g_step(G, D, z, opt_G, g_loss, y_fake)
+            record |= g_step(G, D, z, opt_G, g_loss, _asked_labels(num_classes, batch_size, device))
         history.append(step, record)
         if not math.isfinite(record["d_loss"]) or not math.isfinite(record["g_loss"]):
             err = FloatingPointError(f"training diverged at step {step}: a loss is {record['d_loss']}/{record['g_loss']} "
