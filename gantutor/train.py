@@ -73,15 +73,16 @@ def _conditioned(model, y):
     return model if y is None else functools.partial(model, y=y)
 
 
-def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None, y_real=None, y_fake=None) -> dict:
+def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None, y_real=None, y_fake=None,
+           x_fake=None) -> dict:
     """One update of D on a real batch and G(z); G receives no gradient (the fakes are detached).
 
     ``penalty(D, x_real, x_fake)``, if given, is added to D's loss, e.g. the WGAN-GP term
     ``lambda D, r, f: 10 * gradient_penalty(D, r, f)``. For a conditional GAN pass the real
     labels ``y_real`` and the labels ``y_fake`` asked of G; the penalty then sees D with the real
-    labels bound.
+    labels bound. ``x_fake``: G(z) if it was already computed (it is then used instead of z).
     """
-    x_fake = _conditioned(G, y_fake)(z).detach()  # D's loss must not flow back into G
+    x_fake = (_conditioned(G, y_fake)(z) if x_fake is None else x_fake).detach()  # D's loss must not flow back into G
     logits_real, logits_fake = _conditioned(D, y_real)(x_real), _conditioned(D, y_fake)(x_fake)  # (B,), (B,)
     loss = loss_fn(logits_real, logits_fake)
     if penalty is not None:
@@ -98,11 +99,13 @@ def d_step(G, D, x_real, z, opt_D, loss_fn=discriminator_loss, penalty=None, y_r
     }
 
 
-def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating, y=None) -> dict:
+def g_step(G, D, z, opt_G, loss_fn=generator_loss_nonsaturating, y=None, x_fake=None) -> dict:
     """One update of G through a frozen D (D's weights receive no gradient); ``y``: the labels
-    asked of a conditional G (D judges the fakes as images of those classes)."""
+    asked of a conditional G (D judges the fakes as images of those classes). ``x_fake``: G(z)
+    already computed, with its graph (then z is not used)."""
     with frozen(D):
-        loss = loss_fn(_conditioned(D, y)(_conditioned(G, y)(z)))
+        x_fake = _conditioned(G, y)(z) if x_fake is None else x_fake
+        loss = loss_fn(_conditioned(D, y)(x_fake))
         opt_G.zero_grad(set_to_none=True)
         loss.backward()
     norm = grad_norm(G)
@@ -249,6 +252,7 @@ def train_gan(
     d_penalty=None,
     d_clip: float | None = None,
     unroll_steps: int = 0,
+    reuse_fakes: bool = False,
     lr_decay: bool = False,
     opt_G=None,
     opt_D=None,
@@ -262,6 +266,8 @@ def train_gan(
     ``d_steps`` D updates per G update; ``d_penalty(D, x_real, x_fake)`` is added to D's loss;
     ``d_clip`` clamps D's weights to [−c, c] after each of its updates (the original WGAN);
     ``unroll_steps > 0`` trains G against a D unrolled that many steps (``g_step_unrolled``);
+    ``reuse_fakes`` trains G on the fakes of D's last step, judged by the updated D, instead of
+    drawing new ones: one forward pass of G less per step (~15 % of a DCGAN step on a CPU);
     ``lr_decay`` decays both learning rates linearly to 0
     over ``num_steps``; pass ``opt_G`` / ``opt_D`` to use other optimisers (e.g. SGD) and
     ``history`` to continue a run. Each callback is called as ``fn(step, G, D, history)``.
@@ -274,6 +280,8 @@ def train_gan(
     num_classes = getattr(G, "num_classes", None)
     if num_classes and unroll_steps:
         raise ValueError("unroll_steps is not supported for a conditional GAN")
+    if reuse_fakes and unroll_steps:
+        raise ValueError("reuse_fakes and unroll_steps cannot be combined: the unrolled step draws its own fakes")
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G.to(device).train()
     D.to(device).train()
@@ -288,13 +296,17 @@ def train_gan(
             z = sample_noise(batch_size, G.latent_dim, device)
             x_real, y_real = _real_batch(sample_real, batch_size, num_classes, device)
             y_fake = _asked_labels(num_classes, batch_size, device)
-            record = d_step(G, D, x_real, z, opt_D, d_loss, d_penalty, y_real, y_fake)
+            x_fake = _conditioned(G, y_fake)(z) if reuse_fakes else None  # kept with its graph for G's step
+            record = d_step(G, D, x_real, z, opt_D, d_loss, d_penalty, y_real, y_fake, x_fake)
             if d_clip is not None:
                 clip_weights(D, d_clip)
-        z = sample_noise(batch_size, G.latent_dim, device)
         if unroll_steps:
+            z = sample_noise(batch_size, G.latent_dim, device)
             record |= g_step_unrolled(G, D, z, opt_G, sample_real, unroll_steps, d_loss=d_loss, loss_fn=g_loss)
+        elif reuse_fakes:
+            record |= g_step(G, D, z, opt_G, g_loss, y_fake, x_fake)
         else:
+            z = sample_noise(batch_size, G.latent_dim, device)
             record |= g_step(G, D, z, opt_G, g_loss, _asked_labels(num_classes, batch_size, device))
         history.append(step, record)
         if not math.isfinite(record["d_loss"]) or not math.isfinite(record["g_loss"]):

@@ -38,6 +38,17 @@ def test_conditional_training_passes_real_and_asked_labels():
     assert len(D.labels) == 9 and all(y.shape == (32,) and y.max() < 10 for y in D.labels)
 
 
+def test_conditional_training_reusing_the_fakes_asks_the_same_labels_in_both_steps():
+    seed_everything(0)
+    data = digits("train")
+    G, D = _pair()
+    D = Recorder(D)
+    train_gan(G, D, lambda n: data.sample(n, with_labels=True), num_steps=2, batch_size=32, reuse_fakes=True,
+              progress=False)
+    # per step: real labels, asked labels (D step), the same asked labels (G step, on the same fakes)
+    assert len(D.labels) == 6 and torch.equal(D.labels[1], D.labels[2]) and torch.equal(D.labels[4], D.labels[5])
+
+
 def test_conditional_training_refuses_unlabelled_batches_and_the_reverse():
     data = digits("train")
     G, D = _pair()

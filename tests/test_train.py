@@ -61,6 +61,21 @@ def test_lr_decay_reaches_zero():
     assert opt_G.param_groups[0]["lr"] == pytest.approx(0.0)
 
 
+def test_reuse_fakes_trains_g_on_the_d_steps_fakes_judged_by_the_updated_d():
+    G, D = small_gan()
+    G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
+    torch.manual_seed(1)
+    train_gan(G, D, mixture("ring").sample, num_steps=1, batch_size=16, lr=1e-2, reuse_fakes=True, progress=False)
+    torch.manual_seed(1)  # by hand: the same z for both steps, drawn before the real batch as train_gan does
+    z = sample_noise(16, 2)
+    d_step(G1, D1, mixture("ring").sample(16), z, adam(D1, 1e-2))
+    g_step(G1, D1, z, adam(G1, 1e-2))
+    for a, b in ((G, G1), (D, D1)):
+        assert all(torch.allclose(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    with pytest.raises(ValueError, match="reuse_fakes"):
+        train_gan(G, D, mixture("ring").sample, num_steps=1, reuse_fakes=True, unroll_steps=2, progress=False)
+
+
 def test_same_seed_same_run():
     runs = []
     for _ in range(2):
