@@ -38,3 +38,12 @@ def batch_of(x: torch.Tensor, dim: int, name: str) -> torch.Tensor:
     if x.dim() != 2 or x.shape[1] != dim:
         raise ValueError(f"{name} must have shape (batch, {dim}), got {tuple(x.shape)}")
     return x
+
+
+def non_negative(value, name: str) -> float:
+    """Return `value` as a float, or raise if it is not a number >= 0 (a loss weight λ, say)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r} ({type(value).__name__})")
+    if not value >= 0:  # also refuses NaN
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return float(value)

@@ -7,6 +7,9 @@
 * ``"grid"``: 25 Gaussians on {-4, -2, 0, 2, 4}², standard deviation 0.05.
 
 All components have equal weight.
+
+Images: the bundled MNIST digits, scikit-learn's 8×8 digits, and (chapter 6) aligned pairs for
+image-to-image translation built from the digits (``translation``).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from gantutor._validate import batch_of, positive_int
 
@@ -230,3 +234,88 @@ def digits(split: str = "train") -> Images:
         _CACHE["digits"] = {"train": _from_pixels("digits", bunch.data[train], bunch.target[train], 8, 16),
                             "test": _from_pixels("digits", bunch.data[test], bunch.target[test], 8, 16)}
     return _CACHE["digits"][split]
+
+
+# ----------------------------------------------------------------------------------------------
+# Image-to-image translation (chapter 6): pairs (a, b) of 32×32 images, a the structure-only view
+# of b. pix2pix (Isola et al., 2017) learns from aligned pairs; CycleGAN (Zhu et al., 2017) from
+# two unpaired sets, so ``sample_unpaired`` draws a and b from disjoint halves of the data.
+
+TASKS = ("edges2digits",)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Aligned image pairs: ``a`` (N, 1, 32, 32) domain A, ``b`` (N, 1, 32, 32) domain B, both
+    float32 in [−1, 1], and the digit ``labels`` (N,) int64 of each pair.
+
+    ``sample_pairs`` draws aligned pairs (pix2pix); ``sample_unpaired`` draws A from the first
+    half of the indices and B from the second half, so no pairing can leak (CycleGAN).
+    """
+
+    name: str
+    a: torch.Tensor  # (N, 1, 32, 32), float32 in [-1, 1]: the outline
+    b: torch.Tensor  # (N, 1, 32, 32), float32 in [-1, 1]: the digit
+    labels: torch.Tensor  # (N,), int64
+
+    def __len__(self) -> int:
+        return self.a.shape[0]
+
+    def sample_pairs(self, n: int, generator: torch.Generator | None = None, device=None):
+        """n aligned pairs (a, b) drawn with replacement, each (n, 1, 32, 32): b[i] is a[i]'s image."""
+        idx = torch.randint(len(self), (positive_int(n, "n"),), generator=generator)  # (n,)
+        return self.a[idx].to(device), self.b[idx].to(device)
+
+    def sample_unpaired(self, n: int, generator: torch.Generator | None = None, device=None):
+        """n images of A from the first half of the data and n of B from the second, each (n, 1, 32, 32)."""
+        positive_int(n, "n")
+        if len(self) < 2:
+            raise ValueError(f"sample_unpaired needs at least 2 pairs to split into halves, this set has {len(self)}")
+        half = len(self) // 2
+        idx_a = torch.randint(half, (n,), generator=generator)  # (n,) in [0, half)
+        idx_b = half + torch.randint(len(self) - half, (n,), generator=generator)  # (n,) in [half, N)
+        return self.a[idx_a].to(device), self.b[idx_b].to(device)
+
+
+def outline(images: torch.Tensor) -> torch.Tensor:
+    """The grayscale morphological gradient of images in [−1, 1]: dilation − erosion with a 3×3
+    window, computed in [0, 1] and scaled back to [−1, 1]. (N, C, H, W) → (N, C, H, W): bright
+    on the strokes' edges, −1 inside flat regions."""
+    x = (images + 1) / 2  # [-1, 1] -> [0, 1]
+    dilation = F.max_pool2d(x, 3, stride=1, padding=1)  # max over the 3×3 neighbourhood
+    erosion = -F.max_pool2d(-x, 3, stride=1, padding=1)  # min over the 3×3 neighbourhood
+    return (dilation - erosion).clamp(0, 1) * 2 - 1
+
+
+def _edges2digits(split: str) -> Translation:
+    digits28 = mnist(split)
+    b = F.pad(digits28.images, (2, 2, 2, 2), value=-1.0)  # (N, 1, 28, 28) -> (N, 1, 32, 32), background −1
+    return Translation("edges2digits", outline(b).contiguous(), b.contiguous(), digits28.labels)
+
+
+def translation(split: str = "train", task: str = "edges2digits") -> Translation:
+    """Paired 32×32 images for image-to-image translation, built from the bundled MNIST
+    (4,000 train / 1,000 test pairs).
+
+    ``"edges2digits"``: B is the digit padded by 2 pixels of background; A is its outline (the
+    morphological gradient, ``outline``), a structure-only view like pix2pix's edges2shoes.
+    """
+    _check_split(split)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    key = (task, split)
+    if key not in _CACHE:
+        _CACHE[key] = _edges2digits(split)
+    return _CACHE[key]
+
+
+def center_crop(images: torch.Tensor, size: int = 28) -> torch.Tensor:
+    """The central size×size window of images (N, C, H, W) → (N, C, size, size): scores 32×32
+    translations with the course's 28×28 digit classifier (``gantutor.metrics.classify`` / ``fid``)."""
+    positive_int(size, "size")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    if images.dim() != 4 or images.shape[2] < size or images.shape[3] < size:
+        raise ValueError(f"images must have shape (N, C, H, W) with H, W >= size = {size}, got {tuple(images.shape)}")
+    top, left = (images.shape[2] - size) // 2, (images.shape[3] - size) // 2
+    return images[:, :, top:top + size, left:left + size]  # (N, C, size, size)

@@ -8,13 +8,18 @@ Goodfellow et al. (2014) is
 Everything is written with the stable identities log sigmoid(l) = -softplus(-l) and
 log(1 - sigmoid(l)) = -softplus(l), so that a confident discriminator (|l| ~ 100) gives finite
 losses and gradients instead of log(0).
+
+Chapter 6 adds the image-to-image translation losses: pix2pix's conditional GAN + L1 (Isola et
+al., 2017), CycleGAN's cycle-consistency and identity terms (Zhu et al., 2017). The GAN losses
+above take logits of any shape, so they also score PatchGAN's maps (B, 1, h, w): every patch
+counts as one sample of the mean.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from gantutor._validate import float_tensor, same_shape
+from gantutor._validate import float_tensor, non_negative, same_shape
 
 
 def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
@@ -144,3 +149,58 @@ def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)  # (N, ...)
     return grad.flatten(1).square().sum(dim=1).mean()
+
+
+# --- Image-to-image translation (Isola et al., 2017; Zhu et al., 2017) ------------------------
+
+def pix2pix_generator_loss(logits_fake: torch.Tensor, fake: torch.Tensor, target: torch.Tensor,
+                           lambda_l1: float = 100.0) -> torch.Tensor:
+    """pix2pix's generator objective: L_G = −E[log D(x, G(x))] + λ·E[|y − G(x)|].
+
+    The first term is the non-saturating cGAN loss averaged over every patch logit; the second
+    keeps G(x) near the target y at low frequencies, leaving the sharp detail to D.
+    ``lambda_l1 = 0`` is the paper's "cGAN only" ablation; its "L1 only" generator trains on
+    plain ``F.l1_loss(fake, target)``, with no D at all.
+
+    Inputs: logits_fake: D's logits for the pairs (x, G(x)), any shape, e.g. (B, 1, h, w);
+    fake: G(x), (B, C, H, W); target: y, the same shape as fake.
+    Returns: a scalar tensor.
+    """
+    float_tensor(logits_fake, "logits_fake")
+    float_tensor(fake, "fake")
+    float_tensor(target, "target")
+    same_shape(fake, target, "fake", "target")
+    lambda_l1 = non_negative(lambda_l1, "lambda_l1")
+    adversarial = F.softplus(-logits_fake).mean()  # −log σ(l), over every patch
+    return adversarial + lambda_l1 * (target - fake).abs().mean()  # + λ·|y − G(x)|
+
+
+def cycle_consistency_loss(real_a: torch.Tensor, reconstructed_a: torch.Tensor, real_b: torch.Tensor,
+                           reconstructed_b: torch.Tensor, lambda_cyc: float = 10.0) -> torch.Tensor:
+    """CycleGAN's cycle loss: L_cyc = λ·(E[|F(G(a)) − a|] + E[|G(F(b)) − b|]).
+
+    G maps A → B and F maps B → A; translating there and back must return the input, which
+    rules out mappings that forget the input (every a sent to one plausible b).
+    Inputs: real_a and reconstructed_a = F(G(a)) of one shape (B, C, H, W); real_b and
+    reconstructed_b = G(F(b)) of one shape. Returns: a scalar tensor.
+    """
+    for name, x in (("real_a", real_a), ("reconstructed_a", reconstructed_a), ("real_b", real_b),
+                    ("reconstructed_b", reconstructed_b)):
+        float_tensor(x, name)
+    same_shape(real_a, reconstructed_a, "real_a", "reconstructed_a")
+    same_shape(real_b, reconstructed_b, "real_b", "reconstructed_b")
+    lambda_cyc = non_negative(lambda_cyc, "lambda_cyc")
+    return lambda_cyc * ((reconstructed_a - real_a).abs().mean() + (reconstructed_b - real_b).abs().mean())
+
+
+def identity_loss(real: torch.Tensor, same: torch.Tensor, lambda_id: float = 5.0) -> torch.Tensor:
+    """CycleGAN's identity loss for one generator G: A → B: L_id = λ_id·E[|G(b) − b|].
+
+    An image already in G's target domain should pass through unchanged; the reference code uses
+    λ_id = 0.5·λ_cyc (5 with λ_cyc = 10). Inputs: real = b and same = G(b), one shape
+    (B, C, H, W). Returns: a scalar tensor.
+    """
+    float_tensor(real, "real")
+    float_tensor(same, "same")
+    same_shape(real, same, "real", "same")
+    return non_negative(lambda_id, "lambda_id") * (same - real).abs().mean()

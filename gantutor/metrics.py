@@ -6,6 +6,10 @@ al., 2018, Table 1), which evaluate 2,500 generated samples:
 * a sample is *high quality* when it lies within 3 standard deviations of its nearest mode
   centre (distance / std < 3);
 * a mode is *captured* when at least one high-quality sample has it as its nearest mode.
+
+Images: a digit classifier's features for FID / KID, class histograms, precision / recall,
+memorisation, and (chapter 6) the structural similarity SSIM of Wang et al. (2004) between a
+translation and its target.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gantutor._validate import batch_of, float_tensor
+from gantutor._validate import batch_of, float_tensor, same_shape
 
 PACGAN_NUM_SAMPLES = 2500
 
@@ -309,3 +313,46 @@ def memorisation(fake_images, train_images, heldout_images, batch_size: int = 50
     fake_distance, idx = nearest(fake_images, "fake_images")
     real_distance, _ = nearest(heldout_images, "heldout_images")
     return Memorisation(fake_distance, idx, real_distance)
+
+
+# ----------------------------------------------------------------------------------------------
+# Structural similarity (Wang et al., 2004): how close a translation is to its target, pixel
+# neighbourhood by neighbourhood, in luminance, contrast and structure.
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """A normalised size×size Gaussian window, float64, shape (size, size)."""
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-t**2 / (2 * sigma**2))
+    g = g / g.sum()  # (size,)
+    return g[:, None] * g[None, :]  # separable: w(i, j) = g(i)·g(j)
+
+
+def ssim(images_a, images_b, data_range: float = 2.0) -> torch.Tensor:
+    """The mean SSIM of each pair of images (N, C, H, W), (N, C, H, W) → (N,) float64 on the CPU.
+
+    At every position of an 11×11 Gaussian window (σ = 1.5) that fits inside the image (no
+    padding), with weighted means μ, variances σ² and covariance σ_ab:
+
+        SSIM = (2 μ_a μ_b + C1)(2 σ_ab + C2) / ((μ_a² + μ_b² + C1)(σ_a² + σ_b² + C2)),
+
+    C1 = (0.01 L)², C2 = (0.03 L)², L = ``data_range`` (2 for images in [−1, 1]). The map is
+    averaged over channels and positions. 1 means identical; for flat images only the luminance
+    factor (2 μ_a μ_b + C1) / (μ_a² + μ_b² + C1) is left.
+    """
+    a = float_tensor(torch.as_tensor(images_a), "images_a").detach().cpu().double()
+    b = float_tensor(torch.as_tensor(images_b), "images_b").detach().cpu().double()
+    if a.dim() != 4 or a.shape[2] < 11 or a.shape[3] < 11:
+        raise ValueError(f"images_a must have shape (N, C, H, W) with H, W >= 11 (the window), got {tuple(a.shape)}")
+    same_shape(a, b, "images_a", "images_b")
+    if not data_range > 0:
+        raise ValueError(f"data_range must be > 0, got {data_range}")
+    channels = a.shape[1]
+    window = _gaussian_window().expand(channels, 1, 11, 11)  # (C, 1, 11, 11): one filter per channel
+    mean = lambda x: torch.nn.functional.conv2d(x, window, groups=channels)  # noqa: E731 - (N, C, H − 10, W − 10)
+    mu_a, mu_b = mean(a), mean(b)
+    var_a = mean(a * a) - mu_a**2  # σ_a² = E[a²] − μ_a²
+    var_b = mean(b * b) - mu_b**2
+    cov = mean(a * b) - mu_a * mu_b  # σ_ab = E[ab] − μ_a μ_b
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim_map = (2 * mu_a * mu_b + c1) * (2 * cov + c2) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return ssim_map.flatten(1).mean(dim=1)  # (N,)
