@@ -66,6 +66,29 @@ def test_image_gans_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
     assert (tmp_path / "ck" / "dcgan_G.pt").is_file()
 
 
+def test_translation_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "translation.py", "--json", "--out", str(tmp_path), "--steps", "2", "--seeds", "2",
+         "--methods", "pix2pix", "pix2pix_l1_only", "cyclegan", "--checkpoints", str(tmp_path / "ck")],
+        cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    assert {"identity", "pix2pix", "pix2pix_l1_only", "cyclegan"} <= set(result)
+    for method in ("pix2pix", "pix2pix_l1_only", "cyclegan"):
+        assert set(result[method]) == {"l1", "ssim", "class_kept", "fid", "seconds_per_step", "seconds"}
+        assert all(len(v) == 2 for v in result[method].values())
+    assert result["num_steps"]["cyclegan"] == 2 and result["fid_floor"] > 0
+    for name in ("test_A", "test_B", "pix2pix", "cyclegan"):
+        x = np.load(tmp_path / f"{name}.npy")
+        assert x.shape == (1000, 1, 32, 32) and x.min() >= -1 and x.max() <= 1
+    assert np.load(tmp_path / "test_labels.npy").shape == (1000,)
+    from gantutor.models import UNetGenerator
+    from gantutor.train import load_checkpoint
+
+    G, G_ba = UNetGenerator(), UNetGenerator()
+    load_checkpoint(tmp_path / "ck" / "cyclegan_G.pt", G=G, G_ba=G_ba)
+    load_checkpoint(tmp_path / "ck" / "pix2pix_G.pt", G=G)
+
+
 def test_training_tips_benchmark_runs(tmp_path):
     out = subprocess.run([sys.executable, "training_tips.py", "--json", "--seeds", "1", "--steps", "2", "--tips", "recipe",
                           "[0, 1] + sigmoid", "sigmoid + BCE", "instance noise 0.1"],

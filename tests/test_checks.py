@@ -24,7 +24,9 @@ ALL_CHECKS = [checks.check_sample_noise, checks.check_discriminator_loss, checks
               checks.check_gradient_penalty, checks.check_unrolled_parameters,
               checks.check_optimal_discriminator, checks.check_training_step,
               checks.check_convtranspose_size, checks.check_dcgan_generator, checks.check_frechet_distance,
-              checks.check_hinge_discriminator_loss, checks.check_image_gradient_penalty, checks.check_conditional_forward]
+              checks.check_hinge_discriminator_loss, checks.check_image_gradient_penalty, checks.check_conditional_forward,
+              checks.check_unet_skip, checks.check_receptive_field, checks.check_cycle_consistency_loss,
+              checks.check_image_pool, checks.check_pix2pix_generator_loss]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS)
@@ -379,3 +381,238 @@ def test_conditional_forward():
         lambda self, z, y: self.net(torch.cat([self.embed(y), z], dim=1)).view(-1, 1, 28, 28)))
     assert "reshape" in hint_of(checks.check_conditional_forward, conditional_variant(
         lambda self, z, y: self.net(torch.cat([z, self.embed(y)], dim=1))))
+
+
+# --- Chapter 6: image-to-image translation -------------------------------------------------------
+# The wrong answers are written here, independently of the checkers' own lists of known mistakes.
+import random
+
+from gantutor import translation
+
+
+def test_unet_skip(capsys):
+    checks.check_unet_skip(models.UNetGenerator.skip)
+    checks.check_unet_skip(lambda d, e: torch.cat((d, e), dim=-3))
+    assert capsys.readouterr().out.count("✔ Exercise 6.1 passed") == 2
+    assert "batch axis" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([d, e], dim=0))
+    assert "spatial axis" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([d, e], dim=-1))
+    assert "spatial axis" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([e, d], dim=2))
+    assert "ResNet-style" in hint_of(checks.check_unet_skip, lambda d, e: d + e)
+    assert "decoder's features come first" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([e, d], dim=1))
+    assert "no gradient reaches encoded" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([d, e.detach()], dim=1))
+    assert "no gradient reaches decoded and encoded" in hint_of(checks.check_unet_skip,
+                                                                lambda d, e: torch.cat([d, e], dim=1).detach())
+
+
+def receptive_field_with(stride=True, jump_first=False, dilation=True, add_padding=False):
+    """The receptive field, forwards through the layers, with one part changed."""
+    def rf(module):
+        r, j = 1, 1
+        for layer in module.modules():
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d)):
+                as_int = lambda v: v if isinstance(v, int) else v[0]  # noqa: E731
+                k, s, p = as_int(layer.kernel_size), as_int(layer.stride) if stride else 1, as_int(layer.padding)
+                d = as_int(getattr(layer, "dilation", 1)) if dilation else 1
+                if jump_first:
+                    j *= s
+                r += (d * (k - 1) + (2 * p if add_padding else 0)) * j
+                if not jump_first:
+                    j *= s
+        return r
+    return rf
+
+
+def receptive_field_backwards(module):
+    """Another right answer: from one output back to the input, r ← s·r + (d·(k − 1) + 1 − s)."""
+    layers = [m for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d))]
+    r = 1
+    for layer in reversed(layers):
+        k, s = torch.nn.modules.utils._pair(layer.kernel_size)[0], torch.nn.modules.utils._pair(layer.stride)[0]
+        d = torch.nn.modules.utils._pair(getattr(layer, "dilation", 1))[0]
+        r = s * r + d * (k - 1) + 1 - s
+    return r
+
+
+def test_receptive_field(capsys):
+    checks.check_receptive_field(models.receptive_field)
+    checks.check_receptive_field(receptive_field_with())
+    checks.check_receptive_field(receptive_field_backwards)
+    assert capsys.readouterr().out.count("✔ Exercise 6.2 passed") == 3
+    assert "the stride is ignored" in hint_of(checks.check_receptive_field, receptive_field_with(stride=False))
+    assert "*before* widening" in hint_of(checks.check_receptive_field, receptive_field_with(jump_first=True))
+    assert "multiply k − 1 by the dilation" in hint_of(checks.check_receptive_field, receptive_field_with(dilation=False))
+    assert "padding shifts the field" in hint_of(checks.check_receptive_field, receptive_field_with(add_padding=True))
+    assert "return an int" in hint_of(checks.check_receptive_field, lambda m: float(models.receptive_field(m)))
+
+    def convs_only(module):
+        return receptive_field_with()(torch.nn.Sequential(*[m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]))
+    assert "a pooling layer has a kernel and a stride too" in hint_of(checks.check_receptive_field, convs_only)
+
+
+def l1(x, y):
+    return (x - y).abs().mean()
+
+
+def test_cycle_consistency_loss(capsys):
+    checks.check_cycle_consistency_loss(losses.cycle_consistency_loss)
+    checks.check_cycle_consistency_loss(lambda ra, xa, rb, xb, lam: lam * F.l1_loss(xa, ra) + lam * F.l1_loss(xb, rb))
+    assert capsys.readouterr().out.count("✔ Exercise 6.3 passed") == 2
+    check = checks.check_cycle_consistency_loss
+    assert "compares G(F(y)) with x" in hint_of(check, lambda ra, xa, rb, xb, lam: lam * (l1(xa, ra) + l1(xb, ra)))
+    assert "the other domain's image" in hint_of(check, lambda ra, xa, rb, xb, lam: lam * (l1(xa, rb) + l1(xb, ra)))
+    assert "not the squared one" in hint_of(check, lambda ra, xa, rb, xb, lam: lam * (F.mse_loss(xa, ra) + F.mse_loss(xb, rb)))
+    assert "multiply by lambda_cyc" in hint_of(check, lambda ra, xa, rb, xb, lam: l1(xa, ra) + l1(xb, rb))
+    assert "not a fixed 10" in hint_of(check, lambda ra, xa, rb, xb, lam: 10.0 * (l1(xa, ra) + l1(xb, rb)))
+    assert "|G(F(b)) − b|, is missing" in hint_of(check, lambda ra, xa, rb, xb, lam: lam * l1(xa, ra))
+    assert "don't sum them" in hint_of(check, lambda ra, xa, rb, xb, lam: lam * ((xa - ra).abs().sum() + (xb - rb).abs().sum()))
+    assert "sends no gradient to reconstructed_b" in hint_of(
+        check, lambda ra, xa, rb, xb, lam: lam * (l1(xa, ra) + l1(xb.detach(), rb)))
+    assert "not a tensor" in hint_of(check, lambda ra, xa, rb, xb, lam: (lam * (l1(xa, ra) + l1(xb, rb))).item())
+
+
+class PoolForTests:
+    """An image pool written here, independently of the package's; each mistake overrides a part."""
+
+    def __init__(self, size, generator=None):
+        self.size, self.generator, self.images = size, generator, []
+
+    def __len__(self):
+        return len(self.images)
+
+    def coin(self):
+        return torch.rand(1, generator=self.generator).item() < 0.5
+
+    def pick(self):
+        return int(torch.randint(len(self.images), (1,), generator=self.generator))
+
+    def one(self, image):
+        """The image to return in place of ``image`` (already detached); updates the pool."""
+        if len(self.images) < self.size:
+            self.images.append(image.clone())
+            return image
+        if self.coin():
+            i = self.pick()
+            old, self.images[i] = self.images[i], image.clone()
+            return old
+        return image
+
+    def query(self, images):
+        if self.size == 0:
+            return images.detach()
+        return torch.stack([self.one(image) for image in images.detach()])
+
+
+class NoEffectPool(PoolForTests):
+    def one(self, image):
+        if len(self.images) < self.size:
+            self.images.append(image.clone())
+        return image
+
+
+class OverflowingPool(PoolForTests):
+    def one(self, image):
+        if len(self.images) < self.size:
+            self.images.append(image.clone())
+            return image
+        old = self.images[self.pick()] if self.coin() else image
+        self.images.append(image.clone())  # appended forever
+        return old
+
+
+class EarlySwapPool(PoolForTests):
+    def one(self, image):
+        old = self.images[self.pick()] if self.images and self.coin() else image
+        if len(self.images) < self.size:
+            self.images.append(image.clone())
+        return old
+
+
+class FrozenPool(PoolForTests):
+    def one(self, image):
+        if len(self.images) < self.size:
+            self.images.append(image.clone())
+            return image
+        return self.images[self.pick()] if self.coin() else image
+
+
+class NoDetachPool(PoolForTests):
+    def query(self, images):
+        return torch.stack([self.one(image) for image in images])  # keeps G's graph, in and out
+
+
+class StoresGraphPool(PoolForTests):
+    def query(self, images):
+        out = []
+        for image in images:
+            if len(self.images) < self.size:
+                self.images.append(image)  # not detached
+                out.append(image.detach())
+            elif self.coin():
+                i = self.pick()
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image.detach())
+        return torch.stack(out)
+
+
+class OffByOnePool(PoolForTests):
+    def pick(self):
+        return random.randint(0, self.size)  # includes size: IndexError now and then
+
+
+def test_image_pool(capsys):
+    checks.check_image_pool(translation.ImagePool)
+    checks.check_image_pool(PoolForTests)
+    assert capsys.readouterr().out.count("✔ Exercise 6.4 passed") == 2
+    assert "the pool has no effect" in hint_of(checks.check_image_pool, NoEffectPool)
+    assert "instead of appending" in hint_of(checks.check_image_pool, OverflowingPool)
+    assert "while the pool is not full" in hint_of(checks.check_image_pool, EarlySwapPool)
+    assert "follow G's recent fakes" in hint_of(checks.check_image_pool, FrozenPool)
+    assert "images = images.detach()" in hint_of(checks.check_image_pool, NoDetachPool)
+    assert "store image.detach().clone()" in hint_of(checks.check_image_pool, StoresGraphPool)
+
+    class Unchecked(PoolForTests):  # forgets size = 0
+        def query(self, images):
+            return torch.stack([self.one(image) for image in images.detach()])
+    assert "your function raised" in hint_of(checks.check_image_pool, Unchecked)
+
+    class NotDone(PoolForTests):
+        def query(self, images):
+            raise NotImplementedError("Exercise 6.4: write query")
+    with pytest.raises(NotImplementedError, match="Exercise 6.4 is not done yet"):
+        checks.check_image_pool(NotDone)
+
+
+def pix2pix_gan(lf):
+    return F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))
+
+
+def test_pix2pix_generator_loss(capsys):
+    checks.check_pix2pix_generator_loss(losses.pix2pix_generator_loss)
+    checks.check_pix2pix_generator_loss(lambda lf, f, t, lam: pix2pix_gan(lf) + lam * F.l1_loss(f, t))
+    assert capsys.readouterr().out.count("✔ Exercise 6.5 passed") == 2
+    check = checks.check_pix2pix_generator_loss
+    assert "not the squared one" in hint_of(check, lambda lf, f, t, lam: pix2pix_gan(lf) + lam * F.mse_loss(f, t))
+    assert "saturating (minimax)" in hint_of(
+        check, lambda lf, f, t, lam: -F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)) + lam * F.l1_loss(f, t))
+    assert "λ weights the L1 term" in hint_of(check, lambda lf, f, t, lam: lam * pix2pix_gan(lf) + F.l1_loss(f, t))
+    assert "sigmoid was applied twice" in hint_of(
+        check, lambda lf, f, t, lam: pix2pix_gan(torch.sigmoid(lf)) + lam * F.l1_loss(f, t))
+    assert "not a fixed 100" in hint_of(check, lambda lf, f, t, lam: pix2pix_gan(lf) + 100 * F.l1_loss(f, t))
+    assert "underflows" in hint_of(check, lambda lf, f, t, lam: -torch.log(torch.sigmoid(lf)).mean() + lam * F.l1_loss(f, t))
+    assert "binary_cross_entropy loses" in hint_of(
+        check, lambda lf, f, t, lam: F.binary_cross_entropy(torch.sigmoid(lf), torch.ones_like(lf)) + lam * F.l1_loss(f, t))
+    assert "sends no gradient to fake" in hint_of(check, lambda lf, f, t, lam: pix2pix_gan(lf) + lam * F.l1_loss(f.detach(), t))
+
+
+@pytest.mark.parametrize("check,broken", [
+    (checks.check_unet_skip, lambda d, e: torch.cat(d, e, dim=1)),
+    (checks.check_receptive_field, lambda m: m.kernel_size[0]),
+    (checks.check_cycle_consistency_loss, lambda ra, xa, rb, xb, lam: torch.mm(ra, xa)),
+    (checks.check_image_pool, OffByOnePool),
+    (checks.check_pix2pix_generator_loss, lambda lf, f, t, lam: torch.mm(lf, f)),
+])
+def test_a_crash_in_a_chapter_6_answer_is_reported(check, broken):
+    message = hint_of(check, broken)
+    assert "your function raised" in message and "traceback" in message
