@@ -308,19 +308,26 @@ def train_gan(
         else:
             z = sample_noise(batch_size, G.latent_dim, device)
             record |= g_step(G, D, z, opt_G, g_loss, _asked_labels(num_classes, batch_size, device))
-        history.append(step, record)
-        if not math.isfinite(record["d_loss"]) or not math.isfinite(record["g_loss"]):
-            err = FloatingPointError(f"training diverged at step {step}: a loss is {record['d_loss']}/{record['g_loss']} "
-                                     "(NaN or inf). Lower the learning rates or the momentum; `err.history` holds the run so far.")
-            err.history = history
-            raise err
-        for sched in schedules:
-            sched.step()
-        for fn in callbacks:
-            fn(step, G, D, history)
-        if step % 50 == 0:
-            bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}")
+        end_of_step(step, record, history, schedules, callbacks, G, D, bar)
     return history
+
+
+def end_of_step(step: int, record: dict, history: History, schedules, callbacks, G, D, bar) -> None:
+    """What every training loop does after a step: record it, stop on NaN / inf (the error holds
+    ``history``), step the learning-rate schedules, call the callbacks ``fn(step, G, D, history)``
+    and refresh the progress bar's losses every 50 steps."""
+    history.append(step, record)
+    if not all(math.isfinite(v) for v in record.values()):
+        err = FloatingPointError(f"training diverged at step {step}: a loss is NaN or inf ({record}). Lower the "
+                                 "learning rates or the momentum; `err.history` holds the run so far.")
+        err.history = history
+        raise err
+    for sched in schedules:
+        sched.step()
+    for fn in callbacks:
+        fn(step, G, D, history)
+    if step % 50 == 0:
+        bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("d_loss", "g_loss")})
 
 
 @torch.no_grad()

@@ -20,7 +20,6 @@ so they do not chase only the generators' latest output.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -32,7 +31,7 @@ from gantutor._validate import non_negative, positive_int
 from gantutor.data import Translation
 from gantutor.losses import (cycle_consistency_loss, discriminator_loss, identity_loss, ls_discriminator_loss,
                              ls_generator_loss, pix2pix_generator_loss)
-from gantutor.train import History, _check_train_args, adam, frozen, linear_decay
+from gantutor.train import History, _check_train_args, adam, end_of_step, frozen, linear_decay
 
 
 class ImagePool:
@@ -177,19 +176,7 @@ def _loop(step_fn, num_steps: int, lr_decay: bool, optimisers, callbacks, G, D, 
     history = TranslationHistory()
     bar = tqdm(range(num_steps), disable=not progress, desc=desc, leave=False)
     for step in bar:
-        record = step_fn()
-        history.append(step, record)
-        if not all(math.isfinite(v) for v in record.values()):
-            err = FloatingPointError(f"training diverged at step {step}: a loss is NaN or inf ({record}). Lower the "
-                                     "learning rate or the momentum; `err.history` holds the run so far.")
-            err.history = history
-            raise err
-        for sched in schedules:
-            sched.step()
-        for fn in callbacks:
-            fn(step, G, D, history)
-        if step % 50 == 0:
-            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("d_loss", "g_loss")})
+        end_of_step(step, step_fn(), history, schedules, callbacks, G, D, bar)
     return history
 
 
