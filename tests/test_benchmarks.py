@@ -137,3 +137,42 @@ def test_committed_training_tips_have_three_seeds_per_tip():
     tips = {k: v for k, v in result.items() if isinstance(v, dict)}
     assert "recipe" in tips and len(tips) == 9
     assert all(len(v["fid"]) == 3 and len(v["kl"]) == 3 for v in tips.values())
+
+
+TRANSLATION_METHODS = {"pix2pix", "pix2pix_l1_only", "pix2pix_gan_only", "cyclegan", "cyclegan_no_cycle",
+                       "cyclegan_no_identity"}
+
+
+def test_committed_translation_results_order_the_methods_as_the_chapter_says():
+    from statistics import mean
+
+    result = json.loads((RESULTS / "translation.json").read_text())
+    methods = {k: v for k, v in result.items() if k in TRANSLATION_METHODS}
+    assert set(methods) == TRANSLATION_METHODS and all(len(v["l1"]) == 3 for v in methods.values())
+    l1 = {k: mean(v["l1"]) for k, v in result.items() if isinstance(v, dict) and "l1" in v}
+    # pairs help: pix2pix is closer to the truth than CycleGAN, and both beat returning the outline
+    assert l1["pix2pix"] < l1["cyclegan"] < l1["identity"]
+    kept = {k: mean(v["class_kept"]) for k, v in methods.items()}
+    assert kept["pix2pix"] >= 0.9 and kept["cyclegan"] > mean(result["identity"]["class_kept"])
+    total = sum(sum(v["seconds"]) for v in methods.values())
+    assert total <= 15 * 60, f"the full table took {total:.0f} s of training, over 15 minutes"
+
+
+@pytest.mark.parametrize("method", sorted(TRANSLATION_METHODS))
+def test_committed_translators_load_and_translate(method):
+    import torch
+
+    from gantutor.data import translation
+    from gantutor.models import UNetGenerator
+    from gantutor.train import load_checkpoint
+    from gantutor.translation import translate
+
+    path = RESULTS / "translation" / f"{method}_G.pt"
+    assert path.stat().st_size < 2_000_000  # float16 (CycleGAN: two generators)
+    G = UNetGenerator(base_channels=16)
+    inverse = {"G_ba": UNetGenerator(base_channels=16)} if method.startswith("cyclegan") else {}
+    load_checkpoint(path, G=G, **inverse)
+    test = translation("test")
+    y = translate(G, test.a[:200])
+    assert y.shape == (200, 1, 32, 32) and torch.isfinite(y).all()
+    assert (y - test.b[:200]).abs().mean() < (test.a[:200] - test.b[:200]).abs().mean()  # better than the outline
