@@ -62,6 +62,7 @@ class Method:
     lambda_cyc: float = 10.0
     lambda_id: float = 5.0
     g_channels: int = 16  # the U-Net's base channels
+    skips: bool = True  # False: the U-Net without its skips, an encoder-decoder through a 2×2 bottleneck
 
 
 PIX2PIX_STEPS, CYCLEGAN_STEPS = 800, 700  # the whole table (6 methods × 3 seeds) must fit 15 min on 2 cores
@@ -76,8 +77,8 @@ METHODS = {
 D_CHANNELS, D_LAYERS = 16, 2  # sized for the CPU: see the docstring's timings
 
 
-def generator(channels: int) -> UNetGenerator:
-    return UNetGenerator(in_channels=1, out_channels=1, base_channels=channels)
+def generator(method: Method) -> UNetGenerator:
+    return UNetGenerator(in_channels=1, out_channels=1, base_channels=method.g_channels, skips=method.skips)
 
 
 def train(method: Method, seed: int = 0, progress: bool = False):
@@ -86,11 +87,11 @@ def train(method: Method, seed: int = 0, progress: bool = False):
     data = translation("train")
     start = time.perf_counter()
     if method.model == "pix2pix":
-        G, D = generator(method.g_channels), PatchDiscriminator(2, base_channels=D_CHANNELS, n_layers=D_LAYERS)
+        G, D = generator(method), PatchDiscriminator(2, base_channels=D_CHANNELS, n_layers=D_LAYERS)
         train_pix2pix(G, D, data, num_steps=method.num_steps, lr=method.lr, lambda_l1=method.lambda_l1, gan=method.gan,
                       lr_decay=True, progress=progress)
     else:
-        G, G_ba = generator(method.g_channels), generator(method.g_channels)
+        G, G_ba = generator(method), generator(method)
         D_a, D_b = (PatchDiscriminator(1, base_channels=D_CHANNELS, n_layers=D_LAYERS) for _ in range(2))
         train_cyclegan(G, G_ba, D_a, D_b, data, num_steps=method.num_steps, lr=method.lr, lambda_cyc=method.lambda_cyc,
                        lambda_id=method.lambda_id, lr_decay=True, progress=progress)
