@@ -62,6 +62,7 @@ class Method:
     lambda_cyc: float = 10.0
     lambda_id: float = 5.0
     g_channels: int = 16  # the U-Net's base channels
+    batch_size: int = 16
     skips: bool = True  # False: the U-Net without its skips, an encoder-decoder through a 2×2 bottleneck
 
 
@@ -88,13 +89,13 @@ def train(method: Method, seed: int = 0, progress: bool = False):
     start = time.perf_counter()
     if method.model == "pix2pix":
         G, D = generator(method), PatchDiscriminator(2, base_channels=D_CHANNELS, n_layers=D_LAYERS)
-        train_pix2pix(G, D, data, num_steps=method.num_steps, lr=method.lr, lambda_l1=method.lambda_l1, gan=method.gan,
-                      lr_decay=True, progress=progress)
+        train_pix2pix(G, D, data, num_steps=method.num_steps, batch_size=method.batch_size, lr=method.lr,
+                      lambda_l1=method.lambda_l1, gan=method.gan, lr_decay=True, progress=progress)
     else:
         G, G_ba = generator(method), generator(method)
         D_a, D_b = (PatchDiscriminator(1, base_channels=D_CHANNELS, n_layers=D_LAYERS) for _ in range(2))
-        train_cyclegan(G, G_ba, D_a, D_b, data, num_steps=method.num_steps, lr=method.lr, lambda_cyc=method.lambda_cyc,
-                       lambda_id=method.lambda_id, lr_decay=True, progress=progress)
+        train_cyclegan(G, G_ba, D_a, D_b, data, num_steps=method.num_steps, batch_size=method.batch_size, lr=method.lr,
+                       lambda_cyc=method.lambda_cyc, lambda_id=method.lambda_id, lr_decay=True, progress=progress)
         return G, time.perf_counter() - start, {"G_ba": G_ba}  # G_ba: notebook 06 translates back with it
     return G, time.perf_counter() - start, {}
 
