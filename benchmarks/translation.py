@@ -42,10 +42,10 @@ import torch
 from _common import emit, parser
 from gantutor import seed_everything
 from gantutor.data import center_crop, translation
-from gantutor.metrics import classify, fid, ssim
+from gantutor.metrics import fid
 from gantutor.models import PatchDiscriminator, UNetGenerator
 from gantutor.train import save_checkpoint
-from gantutor.translation import train_cyclegan, train_pix2pix, translate
+from gantutor.translation import train_cyclegan, train_pix2pix, translate, translation_scores
 
 N = 1000  # test pairs, all of them
 
@@ -101,13 +101,8 @@ def train(method: Method, seed: int = 0, progress: bool = False):
 
 
 def score(translated: torch.Tensor, test, reference: torch.Tensor, fid_floor: float) -> dict:
-    """The metrics of translations (N, 1, 32, 32) of the test outlines against their true digits;
-    FID against ``reference``, N real training digits (28×28), so that a perfect translation
-    (the test digits themselves) scores ``fid_floor``."""
-    digits = center_crop(translated)
-    return {"l1": float((translated - test.b).abs().mean()), "ssim": float(ssim(translated, test.b).mean()),
-            "class_kept": float((classify(digits) == test.labels).double().mean()),
-            "fid": fid(digits, reference), "fid_floor": fid_floor}
+    """``translation_scores`` of the test translations, with the FID floor beside the FID."""
+    return translation_scores(translated, test, reference) | {"fid_floor": fid_floor}
 
 
 def main(argv=None) -> int:

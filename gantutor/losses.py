@@ -171,7 +171,7 @@ def pix2pix_generator_loss(logits_fake: torch.Tensor, fake: torch.Tensor, target
     float_tensor(target, "target")
     same_shape(fake, target, "fake", "target")
     lambda_l1 = non_negative(lambda_l1, "lambda_l1")
-    adversarial = F.softplus(-logits_fake).mean()  # −log σ(l), over every patch
+    adversarial = generator_loss_nonsaturating(logits_fake)  # −log σ(l), averaged over every patch
     return adversarial + lambda_l1 * (target - fake).abs().mean()  # + λ·|y − G(x)|
 
 

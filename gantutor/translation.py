@@ -28,9 +28,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gantutor._validate import non_negative, positive_int
-from gantutor.data import Translation
+from gantutor.data import Translation, center_crop
 from gantutor.losses import (cycle_consistency_loss, discriminator_loss, identity_loss, ls_discriminator_loss,
                              ls_generator_loss, pix2pix_generator_loss)
+from gantutor.metrics import classify, fid, ssim
 from gantutor.train import History, _check_train_args, adam, end_of_step, frozen, linear_decay
 
 
@@ -256,3 +257,18 @@ def translate(G, a: torch.Tensor, batch_size: int = 250, dropout_at_test: bool =
         return torch.cat([G(x.to(device)).cpu() for x in a.split(batch_size)])
     finally:
         G.train(was_training)
+
+
+def translation_scores(translated: torch.Tensor, data: Translation, reference: torch.Tensor) -> dict:
+    """How good translations (N, 1, 32, 32) of ``data.a`` are, against the true ``data.b``.
+
+    Returns floats: ``l1`` = mean |G(a) − b| per pixel; ``ssim`` (``metrics.ssim``, averaged);
+    ``class_kept``: how often the course's MNIST classifier reads ``data.labels`` in the centre
+    28×28 crop; ``fid`` against ``reference``, N real 28×28 digits that were not translated
+    (training digits), so that a perfect translation scores the real-vs-real floor.
+    """
+    if translated.shape != data.b.shape:
+        raise ValueError(f"translated must have the shape of data.b, {tuple(data.b.shape)}, got {tuple(translated.shape)}")
+    digits = center_crop(translated)  # (N, 1, 28, 28): what the classifier was trained on
+    return {"l1": float((translated - data.b).abs().mean()), "ssim": float(ssim(translated, data.b).mean()),
+            "class_kept": float((classify(digits) == data.labels).double().mean()), "fid": fid(digits, reference)}

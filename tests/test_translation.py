@@ -472,3 +472,17 @@ def test_translate_in_batches_eval_mode_and_dropout_at_test():
     noisy = translate(G, a, dropout_at_test=True)
     assert not torch.allclose(noisy, y) and G.training
     assert all(torch.equal(b, s) for b, s in zip(G.buffers(), stats))  # BatchNorm stayed in eval mode
+
+
+def test_translation_scores_of_the_truth_and_of_a_wrong_shape():
+    from gantutor.metrics import classify
+    from gantutor.translation import translation_scores
+
+    test = translation("test")
+    small = Translation("small", test.a[:60], test.b[:60], test.labels[:60])
+    scores = translation_scores(small.b, small, center_crop(translation("train").b[:60]))
+    assert scores["l1"] == 0 and scores["ssim"] == pytest.approx(1)
+    assert scores["class_kept"] == pytest.approx(float((classify(center_crop(small.b)) == small.labels).double().mean()))
+    assert set(scores) == {"l1", "ssim", "class_kept", "fid"} and scores["fid"] > 0
+    with pytest.raises(ValueError, match="translated must have the shape"):
+        translation_scores(small.b[:10], small, center_crop(small.b))
