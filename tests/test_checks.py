@@ -26,7 +26,9 @@ ALL_CHECKS = [checks.check_sample_noise, checks.check_discriminator_loss, checks
               checks.check_convtranspose_size, checks.check_dcgan_generator, checks.check_frechet_distance,
               checks.check_hinge_discriminator_loss, checks.check_image_gradient_penalty, checks.check_conditional_forward,
               checks.check_unet_skip, checks.check_receptive_field, checks.check_cycle_consistency_loss,
-              checks.check_image_pool, checks.check_pix2pix_generator_loss]
+              checks.check_image_pool, checks.check_pix2pix_generator_loss,
+              checks.check_global_magnitude_mask, checks.check_cubic_schedule, checks.check_remove_channels,
+              checks.check_low_rank, checks.check_count_macs]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS)
@@ -616,3 +618,124 @@ def test_pix2pix_generator_loss(capsys):
 def test_a_crash_in_a_chapter_6_answer_is_reported(check, broken):
     message = hint_of(check, broken)
     assert "your function raised" in message and "traceback" in message
+
+
+# --- Chapter 7: pruning --------------------------------------------------------------------------
+# The wrong answers are written here, independently of the checkers' own lists of known mistakes.
+from torch import nn
+
+from gantutor import prune
+
+
+def global_mask(weights, amount, largest=True, per_layer=False, signed=False):
+    if per_layer:
+        return [global_mask([w], amount)[0] for w in weights]
+    scores = torch.cat([(w if signed else w.abs()).flatten() for w in weights])
+    threshold_index = round(amount * scores.numel())
+    order = scores.argsort(descending=largest)
+    flat = torch.zeros_like(scores)
+    flat[order[: scores.numel() - threshold_index]] = 1
+    return list(m.view_as(w) for m, w in zip(flat.split([w.numel() for w in weights]), weights))
+
+
+def test_global_magnitude_mask(capsys):
+    checks.check_global_magnitude_mask(global_mask)
+    assert "✔ Exercise 7.1 passed" in capsys.readouterr().out
+    assert "keeps the *smallest*" in hint_of(checks.check_global_magnitude_mask, lambda w, a: global_mask(w, a, largest=False))
+    assert "each tensor on its own" in hint_of(checks.check_global_magnitude_mask, lambda w, a: global_mask(w, a, per_layer=True))
+    assert "signed weights" in hint_of(checks.check_global_magnitude_mask, lambda w, a: global_mask(w, a, signed=True))
+    assert "fraction to *remove*" in hint_of(checks.check_global_magnitude_mask, lambda w, a: global_mask(w, 1 - a))
+    assert "one mask per weight" in hint_of(checks.check_global_magnitude_mask,
+                                            lambda w, a: torch.cat([m.flatten() for m in global_mask(w, a)]))
+
+
+def test_cubic_schedule(capsys):
+    checks.check_cubic_schedule(prune.cubic_schedule)
+    assert "✔ Exercise 7.2 passed" in capsys.readouterr().out
+
+    def unclamped(t, t0, t1, s_i, s_f):
+        return s_f + (s_i - s_f) * (1 - (t - t0) / (t1 - t0)) ** 3
+
+    def linear(t, t0, t1, s_i, s_f):
+        return s_i + (s_f - s_i) * min(max((t - t0) / (t1 - t0), 0), 1)
+
+    def slow_first(t, t0, t1, s_i, s_f):
+        return s_i + (s_f - s_i) * min(max((t - t0) / (t1 - t0), 0), 1) ** 3
+
+    assert "clamp" in hint_of(checks.check_cubic_schedule, unclamped)
+    assert "linear ramp" in hint_of(checks.check_cubic_schedule, linear)
+    assert "opposite of the schedule" in hint_of(checks.check_cubic_schedule, slow_first)
+    assert "not a number" in hint_of(checks.check_cubic_schedule, lambda *a: "0.5")
+
+
+def remove_channels(conv1, conv2, keep, cut_out_of_second=False, drop_bias=False, invert=False):
+    if invert:
+        keep = torch.tensor([c for c in range(conv1.out_channels) if c not in keep.tolist()])
+    new1 = nn.Conv2d(conv1.in_channels, len(keep), conv1.kernel_size, conv1.stride, conv1.padding)
+    new2 = nn.Conv2d(len(keep), conv2.out_channels, conv2.kernel_size, conv2.stride, conv2.padding)
+    with torch.no_grad():
+        new1.weight.copy_(conv1.weight[keep])
+        new1.bias.copy_(torch.zeros(len(keep)) if drop_bias else conv1.bias[keep])
+        new2.weight.copy_(conv2.weight[:, keep])
+        new2.bias.copy_(conv2.bias)
+    if cut_out_of_second:
+        new2 = nn.Conv2d(conv2.in_channels, len(keep), conv2.kernel_size, padding=conv2.padding)
+    return new1, new2
+
+
+def test_remove_channels(capsys):
+    checks.check_remove_channels(remove_channels)
+    checks.check_remove_channels(lambda c1, c2, keep: (prune.keep_out_channels(c1, keep), prune.keep_in_channels(c2, keep)))
+    assert capsys.readouterr().out.count("✔ Exercise 7.3 passed") == 2
+    assert "*output* channels (dim 0)" in hint_of(checks.check_remove_channels,
+                                                 lambda a, b, k: remove_channels(a, b, k, cut_out_of_second=True))
+    assert "bias[keep]" in hint_of(checks.check_remove_channels, lambda a, b, k: remove_channels(a, b, k, drop_bias=True))
+    assert "*not* in keep" in hint_of(checks.check_remove_channels, lambda a, b, k: remove_channels(a, b, k, invert=True))
+    assert "input* axis" in hint_of(checks.check_remove_channels, lambda a, b, k: (remove_channels(a, b, k)[0], b))
+
+
+def test_low_rank(capsys):
+    def svd(W, r):
+        U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+        return U[:, :r] * S[:r].sqrt(), S[:r].sqrt()[:, None] * Vh[:r]
+
+    checks.check_low_rank(svd)
+    assert "✔ Exercise 7.4 passed" in capsys.readouterr().out
+
+    def no_sigma(W, r):
+        U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+        return U[:, :r], Vh[:r]
+
+    def smallest(W, r):
+        U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+        return U[:, -r:] * S[-r:], Vh[-r:]
+
+    assert "Σ is missing" in hint_of(checks.check_low_rank, no_sigma)
+    assert "*smallest* singular values" in hint_of(checks.check_low_rank, smallest)
+    assert "wrong factor shapes" in hint_of(checks.check_low_rank, lambda W, r: (W, torch.eye(W.shape[1])))
+
+
+def macs_by_hand(model, shape, per_sample=False, params=False, transposed_on_output=False):
+    total, x = 0, torch.zeros(shape)
+    for layer in (model if isinstance(model, nn.Sequential) else [model]):
+        y = layer(x)
+        if isinstance(layer, nn.Linear):
+            total += y.numel() // layer.out_features * layer.weight.numel()
+        elif isinstance(layer, nn.ConvTranspose2d):
+            positions = y.numel() // layer.out_channels if transposed_on_output else x.numel() // layer.in_channels
+            total += positions * layer.weight.numel()
+        elif isinstance(layer, nn.Conv2d):
+            total += y.numel() // layer.out_channels * layer.weight.numel()
+        x = y
+    if params:
+        return sum(m.weight.numel() for m in (model if isinstance(model, nn.Sequential) else [model]) if hasattr(m, "weight"))
+    return total // shape[0] if per_sample else total
+
+
+def test_count_macs(capsys):
+    checks.check_count_macs(macs_by_hand)
+    checks.check_count_macs(prune.count_macs)
+    assert capsys.readouterr().out.count("✔ Exercise 7.5 passed") == 2
+    assert "number of weights" in hint_of(checks.check_count_macs, lambda m, s: macs_by_hand(m, s, params=True))
+    assert "for one image" in hint_of(checks.check_count_macs, lambda m, s: macs_by_hand(m, s, per_sample=True))
+    assert "scatters" in hint_of(checks.check_count_macs, lambda m, s: macs_by_hand(m, s, transposed_on_output=True))

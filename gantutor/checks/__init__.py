@@ -8,7 +8,7 @@ names that mistake. A stub that still raises NotImplementedError is reported as 
 Checks test behaviour (values, shapes, gradient flow), never the source text.
 
 One module per chapter group (``minimax``: 1; ``dynamics``: 2–3; ``images``: 4–5;
-``translation``: 6) over the shared machinery of ``_core``; every check is importable from here.
+``translation``: 6; ``pruning``: 7) over the shared machinery of ``_core``; every check is importable from here.
 """
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ from gantutor.checks.translation import (
     check_pix2pix_generator_loss,
 )
 
+from gantutor.checks.pruning import (
+    check_global_magnitude_mask,
+    check_cubic_schedule,
+    check_remove_channels,
+    check_low_rank,
+    check_count_macs,
+)
+
 __all__ = [
     "CheckFailure",
     "exercise",
@@ -71,4 +79,9 @@ __all__ = [
     "check_cycle_consistency_loss",
     "check_image_pool",
     "check_pix2pix_generator_loss",
+    "check_global_magnitude_mask",
+    "check_cubic_schedule",
+    "check_remove_channels",
+    "check_low_rank",
+    "check_count_macs",
 ]

@@ -1,0 +1,25 @@
+"""Pruning and compressing (GAN) models, and measuring what it buys (chapter 7).
+
+* ``masks``: unstructured magnitude pruning (layer-wise or global), sparsity reports, Zhu &
+  Gupta's cubic schedule and a ``train_gan`` callback that prunes while training;
+* ``channels``: structured pruning that removes channels for real (L1 or BatchNorm-scale
+  importance) and the network-slimming penalty;
+* ``lowrank``: truncated-SVD factorisation of Linear / Conv layers, rank by energy;
+* ``quantize``: int8, dynamic (Linear) and static (the DCGAN generator, convolutions included);
+* ``finetune``: distillation of a pruned generator from the dense one;
+* ``measure``: parameters, non-zeros, MACs, bytes on disk, CPU latency.
+"""
+from gantutor.prune.channels import (bn_l1_penalty, channel_groups, channel_importance, keep_in_channels, keep_norm_channels,
+                                     keep_out_channels, prune_channels, zero_channels)
+from gantutor.prune.masks import (GradualPruning, Sparsity, cubic_schedule, dense_weight, magnitude_prune,
+                                  make_permanent, prunable_layers, sparsity)
+from gantutor.prune.finetune import DistillHistory, distill
+from gantutor.prune.lowrank import low_rank, low_rank_model, rank_for_energy
+from gantutor.prune.measure import count_macs, count_nonzeros, count_params, latency_ms, saved_bytes
+from gantutor.prune.quantize import quantize_dynamic_int8, quantize_static_int8
+
+__all__ = [
+    "DistillHistory", "GradualPruning", "distill", "bn_l1_penalty", "low_rank", "low_rank_model", "rank_for_energy", "zero_channels", "Sparsity", "channel_groups", "channel_importance", "count_macs", "count_nonzeros",
+    "count_params", "cubic_schedule", "dense_weight", "keep_in_channels", "keep_norm_channels", "keep_out_channels",
+    "latency_ms", "magnitude_prune", "make_permanent", "prunable_layers", "prune_channels", "quantize_dynamic_int8", "quantize_static_int8", "saved_bytes", "sparsity",
+]
