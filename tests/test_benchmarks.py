@@ -89,6 +89,37 @@ def test_translation_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
     load_checkpoint(tmp_path / "ck" / "pix2pix_G.pt", G=G)
 
 
+PRUNING_KEYS = {"fid", "params", "nonzeros", "macs", "bytes", "latency_ms_b1", "latency_ms_b64", "latency_ms_b64_no_onednn"}
+
+
+def test_pruning_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
+    out = subprocess.run([sys.executable, "pruning.py", "--json", "--out", str(tmp_path), "--steps", "4"],
+                         cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    for entry in ("dense", "unstructured_90", "structured", "int8"):
+        assert PRUNING_KEYS <= set(result[entry]), entry
+    assert list(result["deep_compression"]) == ["dense", "pruned_sparse", "shared", "huffman"]
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["latent_dim"] == 64
+    import torch
+
+    for name in ("dense", "structured"):  # loads and runs without gantutor's classes
+        program = torch.export.load(tmp_path / f"{name}.pt2").module()
+        assert program(torch.randn(3, 64)).shape == (3, 1, 28, 28)
+    assert np.load(tmp_path / "structured.npy").shape == (1000, 1, 28, 28)
+
+
+def test_committed_pruning_results_meet_the_chapter_7_bars():
+    r = json.loads((RESULTS / "pruning.json").read_text())
+    dense, masked, small, q = r["dense"], r["unstructured_90"], r["structured"], r["int8"]
+    assert masked["sparsity"] >= 0.9 and masked["fid"] <= 1.10 * dense["fid"]
+    assert dense["macs"] / small["macs"] >= 4 and dense["latency_ms_b64"] / small["latency_ms_b64"] >= 2
+    assert small["fid"] <= 1.15 * dense["fid"]
+    assert dense["bytes"] / q["bytes"] >= 3.5 and dense["bytes"] / masked["bytes"] >= 4
+    sizes = list(r["deep_compression"].values())
+    assert sizes == sorted(sizes, reverse=True)
+
+
 def test_training_tips_benchmark_runs(tmp_path):
     out = subprocess.run([sys.executable, "training_tips.py", "--json", "--seeds", "1", "--steps", "2", "--tips", "recipe",
                           "[0, 1] + sigmoid", "sigmoid + BCE", "instance noise 0.1"],

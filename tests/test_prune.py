@@ -329,3 +329,11 @@ def test_distill_bad_arguments():
         P.distill(DCGANGenerator(latent_dim=4, base_channels=4), small_G(), num_steps=1)
     with pytest.raises(ValueError, match="num_steps"):
         P.distill(small_G(), small_G(), num_steps=0)
+
+
+def test_compare_latency_times_every_model():
+    fast, slow = nn.Linear(4, 4), nn.Sequential(*[nn.Linear(4, 4) for _ in range(50)])
+    ms = P.compare_latency({"fast": fast, "slow": slow}, torch.randn(2, 4), rounds=3, per_round=2)
+    assert set(ms) == {"fast", "slow"} and 0 < ms["fast"] < ms["slow"]
+    with pytest.raises(ValueError, match="rounds"):
+        P.compare_latency({"fast": fast}, torch.randn(2, 4), rounds=0)

@@ -7,6 +7,7 @@
 * ``lowrank``: truncated-SVD factorisation of Linear / Conv layers, rank by energy;
 * ``quantize``: int8, dynamic (Linear) and static (the DCGAN generator, convolutions included);
 * ``finetune``: distillation of a pruned generator from the dense one;
+* ``storage``: sparse files (bitmask + values) and the Deep Compression pipeline;
 * ``measure``: parameters, non-zeros, MACs, bytes on disk, CPU latency.
 """
 from gantutor.prune.channels import (bn_l1_penalty, channel_groups, channel_importance, keep_in_channels, keep_norm_channels,
@@ -15,11 +16,17 @@ from gantutor.prune.masks import (GradualPruning, Sparsity, cubic_schedule, dens
                                   make_permanent, prunable_layers, sparsity)
 from gantutor.prune.finetune import DistillHistory, distill
 from gantutor.prune.lowrank import low_rank, low_rank_model, rank_for_energy
-from gantutor.prune.measure import count_macs, count_nonzeros, count_params, latency_ms, saved_bytes
+from gantutor.prune.measure import compare_latency, count_macs, count_nonzeros, count_params, latency_ms, saved_bytes
+from gantutor.prune.storage import (CodedWeight, DeepCompressed, deep_compress, huffman_code, huffman_decode,
+                                    huffman_encode, kmeans_share, load_sparse, save_sparse, sparse_bytes)
 from gantutor.prune.quantize import quantize_dynamic_int8, quantize_static_int8
 
 __all__ = [
-    "DistillHistory", "GradualPruning", "distill", "bn_l1_penalty", "low_rank", "low_rank_model", "rank_for_energy", "zero_channels", "Sparsity", "channel_groups", "channel_importance", "count_macs", "count_nonzeros",
-    "count_params", "cubic_schedule", "dense_weight", "keep_in_channels", "keep_norm_channels", "keep_out_channels",
-    "latency_ms", "magnitude_prune", "make_permanent", "prunable_layers", "prune_channels", "quantize_dynamic_int8", "quantize_static_int8", "saved_bytes", "sparsity",
+    "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "bn_l1_penalty",
+    "channel_groups", "channel_importance", "compare_latency", "count_macs", "count_nonzeros", "count_params", "cubic_schedule",
+    "deep_compress", "dense_weight", "distill", "huffman_code", "huffman_decode", "huffman_encode",
+    "keep_in_channels", "keep_norm_channels", "keep_out_channels", "kmeans_share", "latency_ms", "load_sparse",
+    "low_rank", "low_rank_model", "magnitude_prune", "make_permanent", "prunable_layers", "prune_channels",
+    "quantize_dynamic_int8", "quantize_static_int8", "rank_for_energy", "save_sparse", "saved_bytes", "sparse_bytes",
+    "sparsity", "zero_channels",
 ]

@@ -92,3 +92,29 @@ def latency_ms(model: nn.Module, example: torch.Tensor, repeats: int = 50, warmu
     finally:
         model.train(was_training)
     return 1000 * statistics.median(times)
+
+
+@torch.no_grad()
+def compare_latency(models: dict, example: torch.Tensor, rounds: int = 20, per_round: int = 10, warmup: int = 3) -> dict:
+    """Median milliseconds per call of each of ``models`` ({name: module}) on ``example``, timed
+    *interleaved*: each round times ``per_round`` calls of every model in turn, so a slow spell
+    of the machine hits them all alike. Eval mode, no autograd; compare ratios, not absolutes."""
+    if rounds < 1 or per_round < 1:
+        raise ValueError(f"rounds and per_round must be >= 1, got {rounds} and {per_round}")
+    modes = {name: m.training for name, m in models.items()}
+    times = {name: [] for name in models}
+    try:
+        for m in models.values():
+            m.eval()
+            for _ in range(warmup):
+                m(example)
+        for _ in range(rounds):
+            for name, m in models.items():
+                start = time.perf_counter()
+                for _ in range(per_round):
+                    m(example)
+                times[name].append((time.perf_counter() - start) / per_round)
+    finally:
+        for name, m in models.items():
+            m.train(modes[name])
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
