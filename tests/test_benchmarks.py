@@ -109,6 +109,15 @@ def test_pruning_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
     assert np.load(tmp_path / "structured.npy").shape == (1000, 1, 28, 28)
 
 
+def test_pruning_during_gan_training_benchmark_runs():
+    out = subprocess.run([sys.executable, "pruning_gan.py", "--json", "--steps", "20", "--distill-steps", "5"],
+                         cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    assert {"dense", "gradual_G", "gradual_GD", "slimming", "ticket", "random_ticket"} <= set(result)
+    assert result["gradual_GD"]["sparsity_D"] >= 0.89 and result["ticket"]["sparsity_G"] >= 0.9
+    assert {"fid_channels_removed", "fid_channels_distilled"} <= set(result["slimming"])
+
+
 def test_committed_pruning_results_meet_the_chapter_7_bars():
     r = json.loads((RESULTS / "pruning.json").read_text())
     dense, masked, small, q = r["dense"], r["unstructured_90"], r["structured"], r["int8"]

@@ -337,3 +337,16 @@ def test_compare_latency_times_every_model():
     assert set(ms) == {"fast", "slow"} and 0 < ms["fast"] < ms["slow"]
     with pytest.raises(ValueError, match="rounds"):
         P.compare_latency({"fast": fast}, torch.randn(2, 4), rounds=0)
+
+
+def test_masks_carry_over_to_another_copy():
+    G, other = small_G(0), small_G(1)
+    P.magnitude_prune(G, 0.6)
+    masks = P.masks_of(G)
+    P.apply_masks(other, masks)
+    for name, layer in P.prunable_layers(other).items():
+        assert torch.equal(layer.weight_mask, masks[name]) and torch.equal(layer.weight, layer.weight_orig * masks[name])
+    with pytest.raises(ValueError, match="not a prunable layer"):
+        P.apply_masks(other, {"net.1": masks["net.0"]})
+    with pytest.raises(ValueError, match="shape"):
+        P.apply_masks(other, {"net.0": masks["project.0"]})

@@ -12,7 +12,7 @@
 """
 from gantutor.prune.channels import (bn_l1_penalty, channel_groups, channel_importance, keep_in_channels, keep_norm_channels,
                                      keep_out_channels, prune_channels, zero_channels)
-from gantutor.prune.masks import (GradualPruning, Sparsity, cubic_schedule, dense_weight, magnitude_prune,
+from gantutor.prune.masks import (GradualPruning, apply_masks, masks_of, Sparsity, cubic_schedule, dense_weight, magnitude_prune,
                                   make_permanent, prunable_layers, sparsity)
 from gantutor.prune.finetune import DistillHistory, distill
 from gantutor.prune.lowrank import low_rank, low_rank_model, rank_for_energy
@@ -22,11 +22,11 @@ from gantutor.prune.storage import (CodedWeight, DeepCompressed, deep_compress, 
 from gantutor.prune.quantize import quantize_dynamic_int8, quantize_static_int8
 
 __all__ = [
-    "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "bn_l1_penalty",
+    "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "apply_masks", "bn_l1_penalty",
     "channel_groups", "channel_importance", "compare_latency", "count_macs", "count_nonzeros", "count_params", "cubic_schedule",
     "deep_compress", "dense_weight", "distill", "huffman_code", "huffman_decode", "huffman_encode",
     "keep_in_channels", "keep_norm_channels", "keep_out_channels", "kmeans_share", "latency_ms", "load_sparse",
-    "low_rank", "low_rank_model", "magnitude_prune", "make_permanent", "prunable_layers", "prune_channels",
+    "low_rank", "low_rank_model", "magnitude_prune", "make_permanent", "masks_of", "prunable_layers", "prune_channels",
     "quantize_dynamic_int8", "quantize_static_int8", "rank_for_energy", "save_sparse", "saved_bytes", "sparse_bytes",
     "sparsity", "zero_channels",
 ]

@@ -115,6 +115,26 @@ def magnitude_prune(module: nn.Module, amount, scope: str = "global") -> nn.Modu
     return module
 
 
+def masks_of(module: nn.Module) -> dict[str, torch.Tensor]:
+    """{layer name: a copy of its 0/1 mask} for the pruned layers of ``module`` (e.g. to carry a
+    mask over to another copy of the model with ``apply_masks``, as a lottery-ticket run does)."""
+    return {name: m.weight_mask.detach().clone() for name, m in prunable_layers(module).items() if hasattr(m, "weight_mask")}
+
+
+@torch.no_grad()
+def apply_masks(module: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
+    """Attach ``masks`` ({layer name: 0/1 tensor of the layer's weight shape}) to ``module``'s
+    layers, whatever their weights; returns ``module``."""
+    layers = prunable_layers(module)
+    for name, mask in masks.items():
+        if name not in layers:
+            raise ValueError(f"masks names {name!r}, which is not a prunable layer of the module; they are: {sorted(layers)}")
+        if mask.shape != layers[name].weight.shape:
+            raise ValueError(f"the mask for {name!r} has shape {tuple(mask.shape)}, the weight {tuple(layers[name].weight.shape)}")
+        _set_mask(layers[name], mask.to(layers[name].weight.dtype))
+    return module
+
+
 def make_permanent(module: nn.Module) -> nn.Module:
     """Fold every mask into its weight (``torch.nn.utils.prune.remove``): plain layers again,
     with zeros where the mask was 0. Returns ``module``."""

@@ -1,0 +1,140 @@
+"""Pruning *while the GAN trains* (chapter 7): G only or G and D, network slimming, a lottery ticket.
+
+    python benchmarks/pruning_gan.py           # 6 GAN trainings of chapter 4's recipe (~12 min on 2 cores)
+    python benchmarks/pruning_gan.py --json
+
+Every run is chapter 4's DCGAN recipe (``train.DCGAN_RECIPE``, seed 0, ``image_gans.build``),
+scored like ``benchmarks/pruning.py`` (FID of 1,000 samples on the same z against the 1,000 test
+digits):
+
+* ``dense``: the recipe as it is, keeping a copy of G at step ``REWIND`` for the lottery ticket;
+* ``gradual_G``: G pruned during training to ``pruning.UNSTRUCTURED`` (90.6 %) on Zhu & Gupta's
+  cubic schedule from step 500 to 3,000, D left dense;
+* ``gradual_GD``: the same, and D pruned to 90 % (layer by layer) on the same schedule;
+* ``slimming``: the recipe with network slimming's L1 penalty λ·Σ|γ| on G's BatchNorm scales
+  (Liu et al., 2017), then 75 % of the channels removed by |γ| (``criterion="bn"``); scored before
+  and after distillation, beside the same removal by L1 norm from ``dense``;
+* ``ticket``: the lottery ticket (Frankle & Carbin, 2019; rewinding, Frankle et al., 2020): the
+  90.6 % mask of the trained dense G, applied to G's weights at step ``REWIND`` and trained
+  again with the mask fixed; ``random_ticket``: the same mask on a fresh random G, the control.
+
+--json prints {RUN: {"fid", "seconds", ...}}.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import sys
+import time
+
+import torch
+
+from _common import emit, parser
+from gantutor import losses
+from gantutor import prune as P
+from gantutor import seed_everything
+from gantutor.data import mnist
+from gantutor.metrics import fid
+from gantutor.train import DCGAN_RECIPE, generate, train_gan
+from image_gans import Variant, build
+from pruning import CHANNELS, DISTILL_STEPS, N, UNSTRUCTURED
+
+REWIND = 500  # the lottery ticket's weights come from this step of the dense run
+SCHEDULE = (1 / 9, 2 / 3)  # prune from step 500 to 3,000 of 4,500 (the same fractions of a shorter run)
+SLIMMING = 1e-4  # λ of the L1 penalty on G's BatchNorm scales, per γ
+
+
+def train(G=None, callbacks=(), g_loss=losses.generator_loss_nonsaturating, num_steps=None, seed=0):
+    """Chapter 4's recipe from seed ``seed`` (G from ``build`` unless given); returns (G, D, seconds)."""
+    seed_everything(seed)
+    data = mnist("train")
+    built, D = build(Variant())
+    G = G if G is not None else built
+    recipe = DCGAN_RECIPE | ({"num_steps": num_steps} if num_steps else {})
+    start = time.perf_counter()
+    train_gan(G, D, data.sample, g_loss=g_loss, callbacks=list(callbacks), progress=False, **recipe)
+    return G.eval(), D, time.perf_counter() - start
+
+
+class Snapshot:
+    """A ``train_gan`` callback that keeps a copy of G after step ``step``."""
+
+    def __init__(self, step: int):
+        self.step, self.G = step, None
+
+    def __call__(self, step, G, D, history):
+        if step == self.step:
+            self.G = copy.deepcopy(G)
+
+
+def main(argv=None) -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=None, help="override the GAN steps per run (for a quick try)")
+    p.add_argument("--distill-steps", type=int, default=DISTILL_STEPS, help="distillation steps after channel removal")
+    args = p.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    test = mnist("test").images
+    torch.manual_seed(10_000)
+    z = torch.randn(N, 64)
+    score = lambda G: fid(generate(G, N, z=z, device="cpu"), test)  # noqa: E731
+    steps = args.steps or DCGAN_RECIPE["num_steps"]
+    schedule = {"start_step": int(SCHEDULE[0] * steps), "end_step": int(SCHEDULE[1] * steps), "every": max(1, steps // 90)}
+    result = {}
+
+    snapshot = Snapshot(min(REWIND, steps // 9))
+    dense, _, seconds = train(callbacks=[snapshot], num_steps=steps)
+    result["dense"] = {"fid": score(dense), "seconds": seconds}
+
+    prune_G = P.GradualPruning(UNSTRUCTURED, target="G", **schedule)
+    G, _, seconds = train(callbacks=[prune_G], num_steps=steps)
+    result["gradual_G"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
+
+    prune_D = P.GradualPruning(0.9, target="D", scope="layer", **schedule)
+    G, D, seconds = train(callbacks=[P.GradualPruning(UNSTRUCTURED, target="G", **schedule), prune_D], num_steps=steps)
+    result["gradual_GD"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G)),
+                            "sparsity_D": float(P.sparsity(D))}
+
+    G = initial_G()
+    slim_loss = lambda logits_fake: losses.generator_loss_nonsaturating(logits_fake) + P.bn_l1_penalty(G, SLIMMING)  # noqa: E731
+    G, _, seconds = train(G=G, g_loss=slim_loss, num_steps=steps)
+    result["slimming"] = {"fid": score(G), "seconds": seconds} | after_channel_removal(G, "bn", score, args.distill_steps)
+    result["dense"] |= after_channel_removal(dense, "l1", score, args.distill_steps)
+
+    masked = P.magnitude_prune(copy.deepcopy(dense), UNSTRUCTURED)
+    ticket = P.apply_masks(snapshot.G, P.masks_of(masked))  # the winning ticket: those weights, from step REWIND
+    G, _, seconds = train(G=ticket, num_steps=steps)
+    result["ticket"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
+    seed_everything(1)
+    control = P.apply_masks(build(Variant())[0], P.masks_of(masked))  # same mask, fresh random weights
+    G, _, seconds = train(G=control, num_steps=steps)
+    result["random_ticket"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
+
+    result = {k: {m: round(v, 4) if isinstance(v, float) else v for m, v in r.items()} for k, r in result.items()}
+    result["settings"] = {"num_steps": steps, "schedule": schedule, "rewind_step": snapshot.step, "slimming": SLIMMING,
+                          "channels_removed": CHANNELS, "distill_steps": args.distill_steps}
+    rows = [[name, f"{r['fid']:.1f}", f"{r['fid'] / result['dense']['fid']:.3f}", f"{r.get('sparsity_G', 0):.1%}",
+             f"{r.get('sparsity_D', 0):.1%}", f"{r['fid_channels_removed']:.0f}" if "fid_channels_removed" in r else "-",
+             f"{r['fid_channels_distilled']:.1f}" if "fid_channels_distilled" in r else "-", f"{r['seconds']:.0f}"]
+            for name, r in result.items() if "fid" in r]
+    emit(result, ["run", "FID", "× dense", "G sparse", "D sparse", "75 % channels cut", "+ distilled", "s"], rows, args.json)
+    return 0
+
+
+def initial_G():
+    """G exactly as ``train`` would build it from seed 0 (to hand it to a loss before training)."""
+    seed_everything(0)
+    mnist("train")
+    return build(Variant())[0]
+
+
+def after_channel_removal(G, criterion: str, score, distill_steps: int) -> dict:
+    """FID after removing ``CHANNELS`` of G's channels by ``criterion``, before and after distillation."""
+    small = P.prune_channels(G, CHANNELS, criterion=criterion)
+    before = score(small)
+    seed_everything(0)
+    P.distill(small, G, num_steps=distill_steps, progress=False)
+    return {"fid_channels_removed": before, "fid_channels_distilled": score(small)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
