@@ -11,14 +11,7 @@ from gantutor.models import DCGANGenerator
 from gantutor.prune.masks import magnitude_prune, make_permanent, prunable_layers
 from gantutor.prune.storage import (DeepCompressed, deep_compress, huffman_code, huffman_decode, huffman_encode, kmeans_share,
                                     load_sparse, save_sparse, sparse_bytes)
-
-
-def small_G(seed=0):
-    torch.manual_seed(seed)
-    G = DCGANGenerator(latent_dim=8, base_channels=4)
-    G.train()
-    G(torch.randn(32, 8))  # non-trivial BatchNorm running statistics
-    return G.eval()
+from test_prune import small_G  # the small generator with BatchNorm statistics of the other prune tests
 
 
 def linear_heavy(seed=0):
