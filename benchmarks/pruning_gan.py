@@ -1,6 +1,6 @@
 """Pruning *while the GAN trains* (chapter 7): G only or G and D, network slimming, a lottery ticket.
 
-    python benchmarks/pruning_gan.py           # 6 GAN trainings of chapter 4's recipe (~12 min on 2 cores)
+    python benchmarks/pruning_gan.py           # 8 GAN trainings of chapter 4's recipe (~21 min on 2 cores)
     python benchmarks/pruning_gan.py --json
 
 Every run is chapter 4's DCGAN recipe (``train.DCGAN_RECIPE``, seed 0, ``image_gans.build``),
@@ -14,9 +14,11 @@ digits):
 * ``slimming``: the recipe with network slimming's L1 penalty λ·Σ|γ| on G's BatchNorm scales
   (Liu et al., 2017), then 75 % of the channels removed by |γ| (``criterion="bn"``); scored before
   and after distillation, beside the same removal by L1 norm from ``dense``;
-* ``ticket``: the lottery ticket (Frankle & Carbin, 2019; rewinding, Frankle et al., 2020): the
-  90.6 % mask of the trained dense G, applied to G's weights at step ``REWIND`` and trained
-  again with the mask fixed; ``random_ticket``: the same mask on a fresh random G, the control.
+* ``ticket``: the lottery ticket (Frankle & Carbin, 2019; rewinding, Frankle et al., 2020) by
+  iterative magnitude pruning: ``IMP_ROUNDS`` rounds, each pruning the trained G a step further
+  towards ``pruning.UNSTRUCTURED``, putting the kept weights back to their values at step
+  ``REWIND`` and training again with the mask fixed; ``random_ticket``: the final mask on a
+  fresh random G, the control.
 
 --json prints {RUN: {"fid", "seconds", ...}}.
 """
@@ -41,6 +43,7 @@ from pruning import CHANNELS, DISTILL_STEPS, N, UNSTRUCTURED
 
 REWIND = 500  # the lottery ticket's weights come from this step of the dense run
 SCHEDULE = (1 / 9, 2 / 3)  # prune from step 500 to 3,000 of 4,500 (the same fractions of a shorter run)
+IMP_ROUNDS = 3  # the lottery ticket's rounds of prune → rewind → retrain
 SLIMMING = 1e-4  # λ of the L1 penalty on G's BatchNorm scales, per γ
 
 
@@ -100,12 +103,18 @@ def main(argv=None) -> int:
     result["slimming"] = {"fid": score(G), "seconds": seconds} | after_channel_removal(G, "bn", score, args.distill_steps)
     result["dense"] |= after_channel_removal(dense, "l1", score, args.distill_steps)
 
-    masked = P.magnitude_prune(copy.deepcopy(dense), UNSTRUCTURED)
-    ticket = P.apply_masks(snapshot.G, P.masks_of(masked))  # the winning ticket: those weights, from step REWIND
-    G, _, seconds = train(G=ticket, num_steps=steps)
-    result["ticket"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
+    G, fids, sparsities, seconds = dense, [], [], 0.0
+    for k in range(1, IMP_ROUNDS + 1):  # iterative magnitude pruning: prune the trained G a step further, rewind, retrain
+        masked = P.magnitude_prune(copy.deepcopy(G), imp_target(k))
+        ticket = P.apply_masks(copy.deepcopy(snapshot.G), P.masks_of(masked))  # the kept weights, as they were at step REWIND
+        G, _, round_seconds = train(G=ticket, num_steps=steps)
+        fids.append(score(G))
+        sparsities.append(float(P.sparsity(G)))
+        seconds += round_seconds
+    result["ticket"] = {"fid": fids[-1], "seconds": seconds, "sparsity_G": float(P.sparsity(G)), "fid_rounds": fids,
+                        "sparsity_rounds": sparsities}
     seed_everything(1)
-    control = P.apply_masks(build(Variant())[0], P.masks_of(masked))  # same mask, fresh random weights
+    control = P.apply_masks(build(Variant())[0], P.masks_of(G))  # same mask, fresh random weights
     G, _, seconds = train(G=control, num_steps=steps)
     result["random_ticket"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
 
@@ -118,6 +127,11 @@ def main(argv=None) -> int:
             for name, r in result.items() if "fid" in r]
     emit(result, ["run", "FID", "× dense", "G sparse", "D sparse", "75 % channels cut", "+ distilled", "s"], rows, args.json)
     return 0
+
+
+def imp_target(k: int) -> dict:
+    """Round k's per-layer sparsities: the same fraction of what is left goes each round, 1 − (1 − s)^(k / rounds)."""
+    return {name: 1 - (1 - s) ** (k / IMP_ROUNDS) for name, s in UNSTRUCTURED.items()}
 
 
 def initial_G():
