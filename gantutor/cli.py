@@ -1,25 +1,135 @@
 """The ``gantutor`` command.
 
-    gantutor build-exercises     write exercises/ from solutions/
-    gantutor check-exercises     exit 1 when exercises/ is out of date
+    gantutor quiz [--topic T] [--difficulty D] [--lang zh|en] [--n N] [--mode flash|choice]
+    gantutor progress [--json]          what you answered, per question
+    gantutor sheet [--answers] [--format md|html] [--topic T] [--n N] [--lang zh|en] [-o FILE]
+    gantutor build-exercises            write exercises/ from solutions/
+    gantutor check-exercises            exit 1 when exercises/ is out of date
+
+Progress lives in ``$GANTUTOR_DATA_DIR/progress.sqlite3`` (default: the user's data directory).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import warnings
+from pathlib import Path
 
-from gantutor import __version__, course
+from gantutor import __version__
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gantutor", description="The gantutor course's command-line tools.")
     parser.add_argument("--version", action="version", version=f"gantutor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
+
+    def filters(p, n_default):
+        p.add_argument("--topic", choices=TOPICS)
+        p.add_argument("--difficulty", choices=DIFFICULTIES)
+        p.add_argument("--lang", choices=LANGS, default="en")
+        p.add_argument("--n", type=int, default=n_default, help=f"how many questions (default {n_default})")
+
+    quiz = sub.add_parser("quiz", help="drill the interview questions (due and wrong ones first)")
+    filters(quiz, 10)
+    quiz.add_argument("--mode", choices=("flash", "choice"), default="flash",
+                      help="flash cards (reveal, then say if you knew it) or multiple choice")
+    progress = sub.add_parser("progress", help="show what you answered, per question")
+    progress.add_argument("--json", action="store_true", help="print one JSON object")
+    sheet = sub.add_parser("sheet", help="a printable quiz sheet for a class (Markdown or HTML)")
+    filters(sheet, 20)
+    sheet.add_argument("--answers", action="store_true", help="include the answers and explanations")
+    sheet.add_argument("--format", choices=("md", "html"), default="md")
+    sheet.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     sub.add_parser("build-exercises", help="write exercises/ from solutions/")
     sub.add_parser("check-exercises", help="exit 1 when exercises/ is out of date")
     args = parser.parse_args(argv)
-    if args.command == "build-exercises":
-        return course.main(["build"])
+    if args.command in ("quiz", "sheet") and args.n < 1:
+        parser.error(f"--n must be at least 1, got {args.n}")
+    return {"quiz": _quiz, "progress": _progress, "sheet": _sheet,
+            "build-exercises": _build, "check-exercises": _check}[args.command](args)
+
+
+def _open_progress():
+    from gantutor.interview.progress import Progress, ProgressError
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            progress = Progress()
+        except ProgressError as err:
+            print(f"gantutor: {err}", file=sys.stderr)
+            return None
+    for w in caught:
+        print(f"gantutor: warning: {w.message}", file=sys.stderr)
+    return progress
+
+
+def _quiz(args) -> int:
+    from gantutor.interview import QuizSession, load_bank, terminal
+    progress = _open_progress()
+    if progress is None:
+        return 1
+    with progress:
+        try:
+            session = QuizSession(load_bank(), progress, n=args.n, lang=args.lang, mode=args.mode,
+                                  topic=args.topic, difficulty=args.difficulty)
+        except ValueError as err:
+            print(f"gantutor: {err}", file=sys.stderr)
+            return 2
+        terminal.run(session)
+    return 0
+
+
+def _progress(args) -> int:
+    from gantutor.interview import load_bank
+    progress = _open_progress()
+    if progress is None:
+        return 1
+    with progress:
+        records = progress.all()
+    bank = load_bank()
+    if args.json:
+        print(json.dumps({"file": str(progress.path), "questions": len(bank),
+                          "progress": {qid: r.as_dict() for qid, r in records.items()}}, ensure_ascii=False, indent=1))
+        return 0
+    print(f"progress file: {progress.path}")
+    print(f"{len(records)} of {len(bank)} questions seen; "
+          f"{sum(r.right for r in records.values())} right, {sum(r.wrong for r in records.values())} wrong answers")
+    topics = {}
+    for q in bank:
+        r = records.get(q.id)
+        seen, right, wrong = topics.get(q.topic, (0, 0, 0))
+        topics[q.topic] = (seen + (r is not None), right + (r.right if r else 0), wrong + (r.wrong if r else 0))
+    print(f"{'topic':15s} {'seen':>9s} {'right':>6s} {'wrong':>6s}")
+    for topic, (seen, right, wrong) in topics.items():
+        total = sum(q.topic == topic for q in bank)
+        print(f"{topic:15s} {seen:4d}/{total:<4d} {right:6d} {wrong:6d}")
+    return 0
+
+
+def _sheet(args) -> int:
+    from gantutor.interview import load_bank, select, sheet
+    questions = select(load_bank(), args.topic, args.difficulty)[: args.n]
+    if not questions:
+        print(f"gantutor: no question has topic={args.topic!r} and difficulty={args.difficulty!r}", file=sys.stderr)
+        return 2
+    text = sheet(questions, answers=args.answers, fmt=args.format, lang=args.lang)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(questions)} questions to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def _build(args) -> int:
+    from gantutor import course
+    return course.main(["build"])
+
+
+def _check(args) -> int:
+    from gantutor import course
     return course.main(["--check"])
 
 
