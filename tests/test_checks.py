@@ -28,7 +28,10 @@ ALL_CHECKS = [checks.check_sample_noise, checks.check_discriminator_loss, checks
               checks.check_unet_skip, checks.check_receptive_field, checks.check_cycle_consistency_loss,
               checks.check_image_pool, checks.check_pix2pix_generator_loss,
               checks.check_global_magnitude_mask, checks.check_cubic_schedule, checks.check_remove_channels,
-              checks.check_low_rank, checks.check_count_macs]
+              checks.check_low_rank, checks.check_count_macs,
+              checks.check_drill_training_step, checks.check_drill_global_pruning, checks.check_drill_gradient_penalty,
+              checks.check_drill_cycle_loss, checks.check_drill_frechet_distance, checks.check_prune_rows,
+              checks.check_drill_fixed_training_step]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS)
@@ -739,3 +742,84 @@ def test_count_macs(capsys):
     assert "number of weights" in hint_of(checks.check_count_macs, lambda m, s: macs_by_hand(m, s, params=True))
     assert "for one image" in hint_of(checks.check_count_macs, lambda m, s: macs_by_hand(m, s, per_sample=True))
     assert "scatters" in hint_of(checks.check_count_macs, lambda m, s: macs_by_hand(m, s, transposed_on_output=True))
+
+
+# --- 8.x interview drills ----------------------------------------------------------------------
+
+DRILLS = [  # (drill, the reference answer, two typical wrong answers with words of their hints)
+    (checks.check_drill_training_step, lambda: reference_step,
+     [(lambda: step_with(detach=False), "D's loss flowed back into G"),
+      (lambda: step_with(g_loss=lambda lf: F.softplus(lf).mean()), "label 0 (fake)")]),
+    (checks.check_drill_global_pruning, lambda: global_mask,
+     [(lambda: lambda w, a: global_mask(w, a, largest=False), "keeps the *smallest*"),
+      (lambda: lambda w, a: global_mask(w, a, per_layer=True), "each tensor on its own")]),
+    (checks.check_drill_gradient_penalty, lambda: losses.gradient_penalty,
+     [(lambda: gp_variant(norm_of=lambda g: g.norm(2, dim=1)), "one norm per pixel"),
+      (lambda: gp_variant(penalty=lambda n: n**2), "not ‖∇D‖²")]),
+    (checks.check_drill_cycle_loss, lambda: losses.cycle_consistency_loss,
+     [(lambda: lambda ra, xa, rb, xb, lam: lam * (l1(xa, ra) + l1(xb, ra)), "compares G(F(y)) with x"),
+      (lambda: lambda ra, xa, rb, xb, lam: l1(xa, ra) + l1(xb, rb), "multiply by lambda_cyc")]),
+    (checks.check_drill_frechet_distance, lambda: __import__("gantutor.metrics", fromlist=["x"]).frechet_distance,
+     [(lambda: lambda a, b: (a.mean(0) - b.mean(0)).square().sum(), "wrong"),
+      (lambda: lambda a, b: torch.tensor(0.0), "wrong")]),
+    (checks.check_drill_fixed_training_step, lambda: reference_step,
+     [(lambda: step_with(g_loss=losses.generator_loss_minimax), "saturating loss"),
+      (lambda: step_with(zero_grad=False), "call opt.zero_grad()")]),
+]
+
+
+@pytest.mark.parametrize("drill, reference, wrong", DRILLS, ids=lambda d: getattr(d, "exercise", ""))
+def test_each_drill_accepts_the_reference_and_rejects_two_wrong_answers_under_its_own_number(drill, reference, wrong, capsys):
+    drill(reference())
+    assert f"✔ Exercise {drill.exercise} passed" in capsys.readouterr().out
+    assert drill.minutes > 0 and drill.same_as != drill.exercise
+    for answer, words in wrong:
+        message = hint_of(drill, answer())
+        assert message.startswith(f"Exercise {drill.exercise}:") and words in message
+    checks.check_training_step(reference_step)  # the chapter's own check still reports its own number
+    assert "✔ Exercise 1.5 passed" in capsys.readouterr().out
+
+
+def prune_rows(model, amount):
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.Linear):
+            torch.nn.utils.prune.ln_structured(layer, "weight", amount=amount, n=2, dim=0)
+    return model
+
+
+def prune_rows_like_the_article(model, amount, inverted=True, keep_mask=False, threshold=None):
+    """The source article's row pruning with its bugs switched on or off one by one."""
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.Linear):
+            norms = layer.weight.detach().norm(dim=1)
+            if threshold is not None:  # an absolute threshold: the share removed depends on the layer's scale
+                rows = norms > threshold if inverted else norms <= threshold
+            else:
+                rows = torch.argsort(norms, descending=inverted)[: round(amount * len(norms))]
+            if keep_mask:
+                mask = torch.ones_like(layer.weight)
+                mask[rows] = 0
+                torch.nn.utils.prune.custom_from_mask(layer, "weight", mask)
+            else:
+                with torch.no_grad():
+                    layer.weight[rows] = 0
+    return model
+
+
+def test_prune_rows(capsys):
+    import torch.nn.utils.prune  # noqa: F401
+
+    checks.check_prune_rows(prune_rows)
+    checks.check_prune_rows(lambda m, a: prune_rows_like_the_article(m, a, inverted=False, keep_mask=True))
+    assert capsys.readouterr().out.count("✔ Exercise 8.6 passed") == 2
+    assert "the mask is inverted" in hint_of(checks.check_prune_rows, lambda m, a: prune_rows_like_the_article(m, a, keep_mask=True))
+    assert "do not last" in hint_of(checks.check_prune_rows, lambda m, a: prune_rows_like_the_article(m, a, inverted=False))
+    assert "absolute threshold" in hint_of(
+        checks.check_prune_rows, lambda m, a: prune_rows_like_the_article(m, a, inverted=False, keep_mask=True, threshold=1.0))
+
+
+def test_show_failure_prints_what_a_check_says_of_a_wrong_answer_and_refuses_a_right_one(capsys):
+    failure = checks.show_failure(checks.check_prune_rows, lambda m, a: prune_rows_like_the_article(m, a, keep_mask=True))
+    assert isinstance(failure, CheckFailure) and "inverted" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="accepted an answer"):
+        checks.show_failure(checks.check_prune_rows, prune_rows)

@@ -112,7 +112,7 @@ def test_every_solution_has_exercises_whose_checks_carry_the_same_number():
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
         ex = nbformat.read(ROOT / "exercises" / path.name, 4)
         stubs = [m for c in ex.cells if c.cell_type == "code" for m in re.findall(r"Exercise (\d+\.\d+)", c.source)]
-        calls = [m for c in ex.cells if c.cell_type == "code" for m in re.findall(r"check_\w+", c.source)]
+        calls = [m for c in ex.cells if c.cell_type == "code" for m in re.findall(r"\b(check_\w+)\(", c.source)]
         assert stubs, f"{path.name} has no exercises"
         assert [getattr(checks, name).exercise for name in calls] == stubs, path.name
 

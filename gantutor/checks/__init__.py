@@ -8,11 +8,11 @@ names that mistake. A stub that still raises NotImplementedError is reported as 
 Checks test behaviour (values, shapes, gradient flow), never the source text.
 
 One module per chapter group (``minimax``: 1; ``dynamics``: 2–3; ``images``: 4–5;
-``translation``: 6; ``pruning``: 7) over the shared machinery of ``_core``; every check is importable from here.
+``translation``: 6; ``pruning``: 7; ``interview``: the drills of 8) over the shared machinery of ``_core``; every check is importable from here.
 """
 from __future__ import annotations
 
-from gantutor.checks._core import CheckFailure, exercise
+from gantutor.checks._core import CheckFailure, exercise, show_failure
 from gantutor.checks.minimax import (
     check_discriminator_loss,
     check_generator_loss_nonsaturating,
@@ -52,10 +52,27 @@ from gantutor.checks.pruning import (
     check_low_rank,
     check_count_macs,
 )
+from gantutor.checks.interview import (
+    check_drill_training_step,
+    check_drill_global_pruning,
+    check_drill_gradient_penalty,
+    check_drill_cycle_loss,
+    check_drill_frechet_distance,
+    check_prune_rows,
+    check_drill_fixed_training_step,
+)
 
 __all__ = [
     "CheckFailure",
     "exercise",
+    "show_failure",
+    "check_drill_training_step",
+    "check_drill_global_pruning",
+    "check_drill_gradient_penalty",
+    "check_drill_cycle_loss",
+    "check_drill_frechet_distance",
+    "check_prune_rows",
+    "check_drill_fixed_training_step",
     "check_discriminator_loss",
     "check_generator_loss_nonsaturating",
     "check_sample_noise",

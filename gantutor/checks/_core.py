@@ -3,7 +3,12 @@ learner's function safely, recognising known mistakes, and the loss-checking loo
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
+from functools import wraps
+
 import torch
+
+_RELABEL: ContextVar[str | None] = ContextVar("relabel", default=None)  # set while a check runs as a drill
 
 
 class CheckFailure(AssertionError):
@@ -18,6 +23,38 @@ def exercise(ident: str):
     return mark
 
 
+def as_drill(check, ident: str, minutes: int):
+    """The same check, reporting as exercise ``ident`` (the interview drills of chapter 8 reuse the chapters' checks).
+
+    ``minutes`` is the time an interviewer would give; the drill's docstring states it.
+    """
+    @wraps(check)
+    def drill(fn):
+        token = _RELABEL.set(ident)
+        try:
+            return check(fn)
+        finally:
+            _RELABEL.reset(token)
+    drill.exercise, drill.minutes, drill.same_as = ident, minutes, check.exercise
+    drill.__doc__ = f"Drill {ident} (about {minutes} min), checked as exercise {check.exercise}: {check.__doc__}"
+    return drill
+
+
+def show_failure(check, answer) -> CheckFailure:
+    """Run ``check`` on an answer known to be wrong and print what it says (a notebook shows a bug
+    being caught this way). Returns the failure; raises if the check let the answer pass."""
+    try:
+        check(answer)
+    except CheckFailure as failure:
+        print(failure)
+        return failure
+    raise AssertionError(f"{check.__name__} accepted an answer that was shown as wrong")
+
+
+def _label(exercise: str) -> str:
+    return _RELABEL.get() or exercise
+
+
 def _fmt(x) -> str:
     if isinstance(x, torch.Tensor):
         flat = x.detach().flatten().tolist()
@@ -29,7 +66,7 @@ def _fmt(x) -> str:
 
 
 def _fail(exercise: str, problem: str, *, inputs=None, expected=None, actual=None, hint=None):
-    lines = [f"Exercise {exercise}: {problem}"]
+    lines = [f"Exercise {_label(exercise)}: {problem}"]
     for label, value in (("input", inputs), ("expected", expected), ("actual", actual)):
         if value is not None:
             text = "; ".join(f"{k} = {_fmt(v)}" for k, v in value.items()) if isinstance(value, dict) else _fmt(value)
@@ -40,21 +77,21 @@ def _fail(exercise: str, problem: str, *, inputs=None, expected=None, actual=Non
 
 
 def _passed(exercise: str, message: str) -> None:
-    print(f"✔ Exercise {exercise} passed: {message}")
+    print(f"✔ Exercise {_label(exercise)} passed: {message}")
 
 
 def _call(fn, exercise: str, *args, inputs: dict | None = None):
     """Call the learner's function; turn 'not done yet' and crashes into clear messages."""
     if not callable(fn):
         raise TypeError(
-            f"Exercise {exercise}: pass your function itself, e.g. check(my_fn), not its result "
+            f"Exercise {_label(exercise)}: pass your function itself, e.g. check(my_fn), not its result "
             f"(got a {type(fn).__name__})"
         )
     try:
         return fn(*args)
     except NotImplementedError:
         raise NotImplementedError(
-            f"Exercise {exercise} is not done yet: replace the `raise NotImplementedError(...)` line "
+            f"Exercise {_label(exercise)} is not done yet: replace the `raise NotImplementedError(...)` line "
             "with your code, run that cell, then run this check again."
         ) from None
     except Exception as err:
