@@ -8,7 +8,7 @@
 * ``quantize``: int8, dynamic (Linear) and static (the DCGAN generator, convolutions included);
 * ``finetune``: distillation of a pruned generator from the dense one;
 * ``storage``: sparse files (bitmask + values) and the Deep Compression pipeline;
-* ``measure``: parameters, non-zeros, MACs, bytes on disk, CPU latency.
+* ``measure``: parameters, non-zeros, MACs, bytes on disk, CPU latency (inference and training).
 """
 from gantutor.prune.channels import (bn_l1_penalty, channel_groups, channel_importance, keep_in_channels, keep_norm_channels,
                                      keep_out_channels, prune_channels, zero_channels)
@@ -16,14 +16,16 @@ from gantutor.prune.masks import (GradualPruning, apply_masks, masks_of, Sparsit
                                   make_permanent, prunable_layers, sparsity)
 from gantutor.prune.finetune import DistillHistory, distill
 from gantutor.prune.lowrank import low_rank, low_rank_model, rank_for_energy
-from gantutor.prune.measure import compare_latency, count_macs, count_nonzeros, count_params, latency_ms, saved_bytes
+from gantutor.prune.measure import (compare_latency, compare_train_latency, count_macs, count_nonzeros, count_params, latency_ms,
+                                     saved_bytes)
 from gantutor.prune.storage import (CodedWeight, DeepCompressed, deep_compress, huffman_code, huffman_decode,
                                     huffman_encode, kmeans_share, load_sparse, save_sparse, sparse_bytes)
 from gantutor.prune.quantize import quantize_dynamic_int8, quantize_static_int8
 
 __all__ = [
     "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "apply_masks", "bn_l1_penalty",
-    "channel_groups", "channel_importance", "compare_latency", "count_macs", "count_nonzeros", "count_params", "cubic_schedule",
+    "channel_groups", "channel_importance", "compare_latency", "compare_train_latency", "count_macs", "count_nonzeros",
+    "count_params", "cubic_schedule",
     "deep_compress", "dense_weight", "distill", "huffman_code", "huffman_decode", "huffman_encode",
     "keep_in_channels", "keep_norm_channels", "keep_out_channels", "kmeans_share", "latency_ms", "load_sparse",
     "low_rank", "low_rank_model", "magnitude_prune", "make_permanent", "masks_of", "prunable_layers", "prune_channels",

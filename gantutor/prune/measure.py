@@ -1,7 +1,8 @@
 """What a compression buys, measured: parameters, non-zeros, multiply-accumulates, bytes on disk
-and CPU latency (the median of repeated timed runs)."""
+and CPU latency (the median of repeated timed runs), at inference and for a training pass."""
 from __future__ import annotations
 
+import copy
 import io
 import statistics
 import time
@@ -94,27 +95,55 @@ def latency_ms(model: nn.Module, example: torch.Tensor, repeats: int = 50, warmu
     return 1000 * statistics.median(times)
 
 
+def _interleaved(passes: dict, rounds: int, per_round: int, warmup: int) -> dict:
+    """Median milliseconds of each of ``passes`` ({name: callable}), timed in interleaved rounds:
+    each round times ``per_round`` calls of every pass in turn, so a slow spell of the machine
+    hits them all alike."""
+    if rounds < 1 or per_round < 1 or warmup < 0:
+        raise ValueError(f"rounds and per_round must be >= 1 and warmup >= 0, got {rounds}, {per_round} and {warmup}")
+    for one_pass in passes.values():
+        for _ in range(warmup):
+            one_pass()
+    times = {name: [] for name in passes}
+    for _ in range(rounds):
+        for name, one_pass in passes.items():
+            start = time.perf_counter()
+            for _ in range(per_round):
+                one_pass()
+            times[name].append((time.perf_counter() - start) / per_round)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+
+
 @torch.no_grad()
 def compare_latency(models: dict, example: torch.Tensor, rounds: int = 20, per_round: int = 10, warmup: int = 3) -> dict:
     """Median milliseconds per call of each of ``models`` ({name: module}) on ``example``, timed
     *interleaved*: each round times ``per_round`` calls of every model in turn, so a slow spell
     of the machine hits them all alike. Eval mode, no autograd; compare ratios, not absolutes."""
-    if rounds < 1 or per_round < 1:
-        raise ValueError(f"rounds and per_round must be >= 1, got {rounds} and {per_round}")
     modes = {name: m.training for name, m in models.items()}
-    times = {name: [] for name in models}
     try:
         for m in models.values():
             m.eval()
-            for _ in range(warmup):
-                m(example)
-        for _ in range(rounds):
-            for name, m in models.items():
-                start = time.perf_counter()
-                for _ in range(per_round):
-                    m(example)
-                times[name].append((time.perf_counter() - start) / per_round)
+        return _interleaved({name: (lambda m=m: m(example)) for name, m in models.items()}, rounds, per_round, warmup)
     finally:
         for name, m in models.items():
             m.train(modes[name])
-    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+
+
+def compare_train_latency(models: dict, example: torch.Tensor, rounds: int = 10, per_round: int = 1,
+                          warmup: int = 2) -> dict:
+    """Median milliseconds of one training pass of each of ``models`` ({name: module}) on
+    ``example``: zero the gradients, forward, a scalar loss (the mean square of the output: the
+    work of backward does not depend on which loss it is), backward. Timed interleaved, as
+    ``compare_latency`` does, on deep copies in train mode: the originals (their BatchNorm
+    statistics, their gradients, their mode) are left as they were. Compare ratios, not absolutes.
+
+    A masked layer (``torch.nn.utils.prune``) trains at the cost of its dense layer plus the
+    product with the mask, so a sparse model is not cheaper to train (chapter 9, §8).
+    """
+    copies = {name: copy.deepcopy(m).train() for name, m in models.items()}
+
+    def one_pass(m: nn.Module) -> None:
+        m.zero_grad(set_to_none=True)
+        m(example).square().mean().backward()
+
+    return _interleaved({name: (lambda m=m: one_pass(m)) for name, m in copies.items()}, rounds, per_round, warmup)
