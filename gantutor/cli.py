@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -47,8 +48,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("quiz", "sheet") and args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
-    return {"quiz": _quiz, "progress": _progress, "sheet": _sheet,
-            "build-exercises": _build, "check-exercises": _check}[args.command](args)
+    command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _build, "check-exercises": _check}
+    try:
+        return command[args.command](args)
+    except BrokenPipeError:  # e.g. `gantutor sheet | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _open_progress():

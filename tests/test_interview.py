@@ -156,6 +156,18 @@ def test_an_unreadable_progress_file_is_set_aside(tmp_path):
     p.close()
 
 
+def test_a_progress_path_that_cannot_be_read_as_a_file_is_set_aside(tmp_path):
+    path = tmp_path / "progress.sqlite3"
+    path.mkdir()  # unreadable as a file, even for root
+    (path / "kept.txt").write_text("mine")
+    with pytest.warns(UserWarning, match="unreadable"):
+        p = Progress(path)
+    assert (p.set_aside / "kept.txt").read_text() == "mine"
+    p.record("a", True)
+    assert path.is_file()
+    p.close()
+
+
 def test_a_progress_file_that_cannot_be_moved_aside_is_an_error_not_overwritten(tmp_path, monkeypatch):
     path = tmp_path / "progress.sqlite3"
     path.write_bytes(b"not sqlite" * 20)

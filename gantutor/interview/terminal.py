@@ -35,8 +35,12 @@ def _ask(prompt: str, read) -> str:
     return reply
 
 
-def _wrap(text: str, indent: str = "  ") -> str:
-    return "\n".join(textwrap.fill(p, width=88, initial_indent=indent, subsequent_indent=indent) for p in text.split("\n"))
+WIDTH = {"en": 88, "zh": 46}  # characters per line: a Chinese character takes two columns of a terminal
+
+
+def _wrap(text: str, lang: str, indent: str = "  ") -> str:
+    return "\n".join(textwrap.fill(p, width=WIDTH[lang], initial_indent=indent, subsequent_indent=indent)
+                     for p in text.split("\n"))
 
 
 def run(session: QuizSession, read=input, write=print) -> tuple[int, int]:
@@ -46,7 +50,7 @@ def run(session: QuizSession, read=input, write=print) -> tuple[int, int]:
         while not session.done:
             q = session.current
             right, total = session.score
-            write(f"\n[{total + 1}] {q.topic} · {q.difficulty} · {q.id}\n{_wrap(q.question[session.lang])}")
+            write(f"\n[{total + 1}] {q.topic} · {q.difficulty} · {q.id}\n{_wrap(q.question[session.lang], session.lang)}")
             if session.mode == "choice":
                 _ask_choice(session, read, write, p)
             else:
@@ -62,7 +66,7 @@ def run(session: QuizSession, read=input, write=print) -> tuple[int, int]:
 def _ask_flash(session, read, write, p):
     q, lang = session.current, session.lang
     _ask(p["reveal"], read)
-    write(_wrap(q.answer[lang]) + "\n" + _wrap(q.explanation[lang], "    "))
+    write(_wrap(q.answer[lang], lang) + "\n" + _wrap(q.explanation[lang], lang, "    "))
     while (reply := _ask(p["mark"], read)) not in ("y", "n", "yes", "no", "是", "否"):
         write(p["again"].format(options="y / n / q"))
     session.answer(reply in ("y", "yes", "是"))
@@ -72,11 +76,11 @@ def _ask_choice(session, read, write, p):
     q, lang = session.current, session.lang
     options, right = session.choices()
     for i, text in enumerate(options, 1):
-        write(f"  {i}. " + _wrap(text, "     ").lstrip())
+        write(f"  {i}. " + _wrap(text, lang, "     ").lstrip())
     valid = [str(i) for i in range(1, len(options) + 1)]
     while (reply := _ask(p["pick"].format(k=len(options)), read)) not in valid:
         write(p["again"].format(options=", ".join(valid) + " / q"))
     if session.choose(int(reply) - 1):
-        write(p["right"] + "\n" + _wrap(q.explanation[lang], "    "))
+        write(p["right"] + "\n" + _wrap(q.explanation[lang], lang, "    "))
     else:
-        write(p["wrong"] + "\n" + _wrap(options[right]) + "\n" + _wrap(q.explanation[lang], "    "))
+        write(p["wrong"] + "\n" + _wrap(options[right], lang) + "\n" + _wrap(q.explanation[lang], lang, "    "))
