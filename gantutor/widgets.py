@@ -9,6 +9,9 @@ the notebook stays responsive.
 
 ``LatentExplorerModel`` / ``latent_explorer(G)``: walk between two noise vectors of an image
 generator, and (conditional G) hold z fixed while the class changes.
+
+``PruningSliderModel`` / ``pruning_slider(G, z)``: prune a generator by a chosen amount and method
+(weights masked globally or per layer, channels removed) and see what it draws and what it saves.
 """
 from __future__ import annotations
 
@@ -288,5 +291,107 @@ def latent_explorer(G, **settings):
         w.observe(draw, names="value")
     draw()
     box = W.VBox([W.HBox(controls), view])
+    box.model = model
+    return box
+
+
+# --- Pruning slider ----------------------------------------------------------------------------
+
+PRUNING_METHODS = ("weights, global", "weights, per layer", "channels removed")
+
+
+class PruningSliderModel:
+    """What the pruning slider shows, headless: a pruned copy of an image generator at a chosen
+    amount and method (no fine-tuning), its sizes, and what it draws for fixed z.
+
+    ``real`` (test images), when given, adds the FID of ``len(z)`` samples against them — the
+    same n each time, so the numbers compare with each other (not with FIDs at another n).
+    """
+
+    def __init__(self, G, z: torch.Tensor, real: torch.Tensor | None = None):
+        from gantutor.prune import count_macs
+
+        self.G, self.z, self.real = G.eval(), z, real
+        self.input_shape = (1, z.shape[1])
+        self.dense_out = generate(G, len(z), z=z, device="cpu")
+        self.dense_macs = count_macs(G, self.input_shape)
+        self.set(0.0, PRUNING_METHODS[0])
+
+    def set(self, amount: float, method: str) -> None:
+        """Prune a fresh copy of G by ``amount`` (a fraction in [0, 1)) with ``method``."""
+        import copy
+
+        from gantutor import prune
+
+        if method not in PRUNING_METHODS:
+            raise ValueError(f"method must be one of {PRUNING_METHODS}, got {method!r}")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
+            raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
+        self.amount, self.method = float(amount), method
+        if self.amount == 0:  # nothing to prune: the dense model itself (a mask of zeros would still add weight_mask)
+            self.model = copy.deepcopy(self.G)
+        elif method == "channels removed":
+            self.model = prune.prune_channels(self.G, self.amount).eval()
+        else:
+            scope = "global" if method == "weights, global" else "layer"
+            self.model = prune.magnitude_prune(copy.deepcopy(self.G), self.amount, scope=scope).eval()
+        self.out = generate(self.model, len(self.z), z=self.z, device="cpu")
+
+    def report(self) -> dict:
+        """Sparsity, parameters, non-zero weights, MACs computed (and × fewer than dense) and MACs with
+        a non-zero weight, file bytes (as saved, and in the sparse format), the relative change of
+        the output, and the FID when ``real`` was given."""
+        from gantutor import prune
+        from gantutor.metrics import fid
+
+        macs = prune.count_macs(self.model, self.input_shape)  # what dense kernels compute: masks change nothing
+        row = {"sparsity": float(prune.sparsity(self.model)), "params": prune.count_params(self.model),
+               "nonzeros": prune.count_nonzeros(self.model), "macs": macs, "macs_fewer": self.dense_macs / macs,
+               "macs_nonzero": prune.count_macs(self.model, self.input_shape, nonzero_only=True),
+               "bytes": prune.saved_bytes(self.model), "sparse_bytes": prune.sparse_bytes(self.model),
+               "output_change": float((self.out - self.dense_out).norm() / self.dense_out.norm())}
+        if self.real is not None:
+            row["fid"] = fid(self.out, self.real)
+        return row
+
+
+def pruning_slider(G, z: torch.Tensor, real: torch.Tensor | None = None, show: int = 16):
+    """A slider over how much of ``G`` to prune, and how: samples for fixed ``z`` beside the
+    sizes, MACs and (with ``real``) the FID. Returns the widget (``.model``: ``PruningSliderModel``).
+    Nothing is fine-tuned: this is the damage pruning does before any recovery (chapter 7 §3)."""
+    import html
+
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from gantutor.plotting import show_images
+
+    model = PruningSliderModel(G, z, real)
+    amount = W.FloatSlider(value=0.0, min=0.0, max=0.95, step=0.05, description="amount", continuous_update=False)
+    method = W.Dropdown(options=PRUNING_METHODS, value=PRUNING_METHODS[0], description="method")
+    table, view = W.HTML(), W.Output()
+
+    def draw(*_):
+        model.set(amount.value, method.value)
+        r = model.report()
+        cells = [("sparsity", f"{r['sparsity']:.1%}"), ("parameters", f"{r['params']:,}"), ("non-zero", f"{r['nonzeros']:,}"),
+                 ("MACs computed", f"{r['macs']:,} ({r['macs_fewer']:.1f}× fewer)"),
+                 ("MACs with a non-zero weight", f"{r['macs_nonzero']:,}"), ("file", f"{r['bytes']:,} B"),
+                 ("sparse file", f"{r['sparse_bytes']:,} B"), ("output change", f"{r['output_change']:.1%}")]
+        if "fid" in r:
+            cells.append((f"FID (n = {len(z)})", f"{r['fid']:.1f}"))
+        table.value = "<table>" + "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(v)}</b></td></tr>"
+                                          for k, v in cells) + "</table>"
+        with view:
+            view.clear_output(wait=True)
+            fig = show_images(model.out[:show], nrow=show, title=f"{method.value}, {amount.value:.0%}")
+            display(fig)
+            plt.close(fig)
+
+    amount.observe(draw, names="value")
+    method.observe(draw, names="value")
+    draw()
+    box = W.VBox([W.HBox([amount, method]), W.HBox([view, table])])
     box.model = model
     return box

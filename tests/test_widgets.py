@@ -86,3 +86,42 @@ def test_the_widget_builds_and_its_controls_drive_the_model():
     step_button = box.children[0].children[1]
     step_button.click()
     assert model.step == 50
+
+
+# --- pruning slider ----------------------------------------------------------------------------
+
+
+def small_generator():
+    from gantutor.models import DCGANGenerator
+    torch.manual_seed(0)
+    return DCGANGenerator(latent_dim=8, base_channels=8)
+
+
+def test_the_pruning_slider_masks_and_removes_without_touching_G():
+    from gantutor.widgets import PruningSliderModel
+    G = small_generator()
+    before = [p.detach().clone() for p in G.parameters()]
+    model = PruningSliderModel(G, torch.randn(6, 8))
+    dense = model.report()
+    assert dense["sparsity"] == 0 and dense["output_change"] == 0 and dense["macs_fewer"] == 1
+    model.set(0.8, "weights, global")
+    masked = model.report()
+    assert abs(masked["sparsity"] - 0.8) < 0.01 and masked["macs"] == dense["macs"] and masked["macs_nonzero"] < dense["macs"]
+    assert masked["bytes"] > dense["bytes"] and masked["sparse_bytes"] < dense["bytes"] and masked["output_change"] > 0
+    model.set(0.5, "channels removed")
+    removed = model.report()
+    assert removed["params"] < dense["params"] and removed["macs_fewer"] > 2 and removed["sparsity"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, G.parameters()))
+    for bad in ({"amount": 1.0, "method": "weights, global"}, {"amount": 0.5, "method": "random"}):
+        with pytest.raises(ValueError, match=next(iter(bad)) if bad["amount"] == 1.0 else "method"):
+            model.set(**bad)
+
+
+def test_the_pruning_slider_widget_scores_fid_when_given_real_images():
+    pytest.importorskip("ipywidgets")
+    from gantutor.widgets import pruning_slider
+    G = small_generator()
+    box = pruning_slider(G, torch.randn(20, 8), real=torch.rand(20, 1, 28, 28) * 2 - 1)
+    assert "FID (n = 20)" in box.children[1].children[1].value
+    box.children[0].children[0].value = 0.5
+    assert box.model.amount == 0.5 and "50.0%" in box.children[1].children[1].value
