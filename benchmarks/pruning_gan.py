@@ -1,7 +1,8 @@
 """Pruning *while the GAN trains* (chapter 7): G only or G and D, network slimming, a lottery ticket.
 
-    python benchmarks/pruning_gan.py           # 8 GAN trainings of chapter 4's recipe (~21 min on 2 cores)
+    python benchmarks/pruning_gan.py                 # 12 GAN trainings of chapter 4's recipe (~33 min on 2 cores)
     python benchmarks/pruning_gan.py --json
+    python benchmarks/pruning_gan.py --only gradual  # G vs G and D alone, over 3 seeds (~17 min)
 
 Every run is chapter 4's DCGAN recipe (``train.DCGAN_RECIPE``, seed 0, ``image_gans.build``),
 scored like ``benchmarks/pruning.py`` (FID of 1,000 samples on the same z against the 1,000 test
@@ -10,7 +11,8 @@ digits):
 * ``dense``: the recipe as it is, keeping a copy of G at step ``REWIND`` for the lottery ticket;
 * ``gradual_G``: G pruned during training to ``pruning.UNSTRUCTURED`` (90.6 %) on Zhu & Gupta's
   cubic schedule from step 500 to 3,000, D left dense;
-* ``gradual_GD``: the same, and D pruned to 90 % (layer by layer) on the same schedule;
+* ``gradual_GD``: the same, and D pruned to 90 % (layer by layer) on the same schedule; these two
+  from ``--seeds`` seeds (3), paired by seed: ``fid`` is seed 0's, ``fid_seeds`` lists all;
 * ``slimming``: the recipe with network slimming's L1 penalty λ·Σ|γ| on G's BatchNorm scales
   (Liu et al., 2017), then 75 % of the channels removed by |γ| (``criterion="bn"``); scored before
   and after distillation, beside the same removal by L1 norm from ``dense``;
@@ -45,6 +47,7 @@ REWIND = 500  # the lottery ticket's weights come from this step of the dense ru
 SCHEDULE = (1 / 9, 2 / 3)  # prune from step 500 to 3,000 of 4,500 (the same fractions of a shorter run)
 IMP_ROUNDS = 3  # the lottery ticket's rounds of prune → rewind → retrain
 SLIMMING = 1e-4  # λ of the L1 penalty on G's BatchNorm scales, per γ
+GD_SEEDS = 3  # seeds of the G vs G-and-D comparison
 
 
 def train(G=None, callbacks=(), g_loss=losses.generator_loss_nonsaturating, num_steps=None, seed=0):
@@ -74,7 +77,11 @@ def main(argv=None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=None, help="override the GAN steps per run (for a quick try)")
     p.add_argument("--distill-steps", type=int, default=DISTILL_STEPS, help="distillation steps after channel removal")
+    p.add_argument("--seeds", type=int, default=GD_SEEDS, help="seeds of the G vs G-and-D comparison (seed 0 is the main run)")
+    p.add_argument("--only", choices=["gradual"], default=None, help="run only the G vs G-and-D comparison")
     args = p.parse_args(argv)
+    if args.seeds < 1:
+        p.error(f"--seeds must be at least 1, got {args.seeds}")
     torch.set_num_threads(min(2, torch.get_num_threads()))
     test = mnist("test").images
     torch.manual_seed(10_000)
@@ -84,18 +91,20 @@ def main(argv=None) -> int:
     schedule = {"start_step": int(SCHEDULE[0] * steps), "end_step": int(SCHEDULE[1] * steps), "every": max(1, steps // 90)}
     result = {}
 
-    snapshot = Snapshot(min(REWIND, steps // 9))
-    dense, _, seconds = train(callbacks=[snapshot], num_steps=steps)
-    result["dense"] = {"fid": score(dense), "seconds": seconds}
+    if args.only != "gradual":
+        snapshot = Snapshot(min(REWIND, steps // 9))
+        dense, _, seconds = train(callbacks=[snapshot], num_steps=steps)
+        result["dense"] = {"fid": score(dense), "seconds": seconds}
 
-    prune_G = P.GradualPruning(UNSTRUCTURED, target="G", **schedule)
-    G, _, seconds = train(callbacks=[prune_G], num_steps=steps)
-    result["gradual_G"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
-
-    prune_D = P.GradualPruning(0.9, target="D", scope="layer", **schedule)
-    G, D, seconds = train(callbacks=[P.GradualPruning(UNSTRUCTURED, target="G", **schedule), prune_D], num_steps=steps)
-    result["gradual_GD"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G)),
-                            "sparsity_D": float(P.sparsity(D))}
+    for seed in range(args.seeds):  # seed 0 is the run the rest of the table compares with; the others give the spread
+        runs = gradual_pair(seed, steps, schedule, score)
+        for name, run in runs.items():
+            if seed == 0:
+                result[name] = run | {"fid_seeds": [run["fid"]]}
+            else:
+                result[name]["fid_seeds"].append(run["fid"])
+    if args.only == "gradual":
+        return finish(result, steps, schedule, None, args)
 
     G = initial_G()
     slim_loss = lambda logits_fake: losses.generator_loss_nonsaturating(logits_fake) + P.bn_l1_penalty(G, SLIMMING)  # noqa: E731
@@ -118,10 +127,30 @@ def main(argv=None) -> int:
     G, _, seconds = train(G=control, num_steps=steps)
     result["random_ticket"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}
 
-    result = {k: {m: round(v, 4) if isinstance(v, float) else v for m, v in r.items()} for k, r in result.items()}
-    result["settings"] = {"num_steps": steps, "schedule": schedule, "rewind_step": snapshot.step, "slimming": SLIMMING,
-                          "channels_removed": CHANNELS, "distill_steps": args.distill_steps}
-    rows = [[name, f"{r['fid']:.1f}", f"{r['fid'] / result['dense']['fid']:.3f}", f"{r.get('sparsity_G', 0):.1%}",
+    return finish(result, steps, schedule, snapshot.step, args)
+
+
+def gradual_pair(seed: int, steps: int, schedule: dict, score) -> dict:
+    """From seed ``seed``: G pruned during training to ``UNSTRUCTURED`` with D dense, and with D pruned to 90 % as well."""
+    G, _, seconds = train(callbacks=[P.GradualPruning(UNSTRUCTURED, target="G", **schedule)], num_steps=steps, seed=seed)
+    runs = {"gradual_G": {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G))}}
+    prune_D = P.GradualPruning(0.9, target="D", scope="layer", **schedule)
+    G, D, seconds = train(callbacks=[P.GradualPruning(UNSTRUCTURED, target="G", **schedule), prune_D], num_steps=steps, seed=seed)
+    runs["gradual_GD"] = {"fid": score(G), "seconds": seconds, "sparsity_G": float(P.sparsity(G)), "sparsity_D": float(P.sparsity(D))}
+    return runs
+
+
+def _rounded(value):
+    return round(value, 4) if isinstance(value, float) else [_rounded(v) for v in value] if isinstance(value, list) else value
+
+
+def finish(result: dict, steps: int, schedule: dict, rewind_step, args) -> int:
+    """Round, add the settings, and print the table (or the JSON)."""
+    result = {k: {m: _rounded(v) for m, v in r.items()} for k, r in result.items()}
+    result["settings"] = {"num_steps": steps, "schedule": schedule, "rewind_step": rewind_step, "slimming": SLIMMING,
+                          "channels_removed": CHANNELS, "distill_steps": args.distill_steps, "gd_seeds": args.seeds}
+    dense_fid = result["dense"]["fid"] if "dense" in result else float("nan")
+    rows = [[name, f"{r['fid']:.1f}", f"{r['fid'] / dense_fid:.3f}", f"{r.get('sparsity_G', 0):.1%}",
              f"{r.get('sparsity_D', 0):.1%}", f"{r['fid_channels_removed']:.0f}" if "fid_channels_removed" in r else "-",
              f"{r['fid_channels_distilled']:.1f}" if "fid_channels_distilled" in r else "-", f"{r['seconds']:.0f}"]
             for name, r in result.items() if "fid" in r]

@@ -116,6 +116,18 @@ def test_pruning_during_gan_training_benchmark_runs():
     assert {"dense", "gradual_G", "gradual_GD", "slimming", "ticket", "random_ticket"} <= set(result)
     assert result["gradual_GD"]["sparsity_D"] >= 0.89 and result["ticket"]["sparsity_G"] >= 0.9
     assert {"fid_channels_removed", "fid_channels_distilled"} <= set(result["slimming"])
+    for name in ("gradual_G", "gradual_GD"):  # seed 0 first, then the other seeds of the comparison
+        assert len(result[name]["fid_seeds"]) == 3 and result[name]["fid_seeds"][0] == result[name]["fid"]
+
+
+def test_pruning_gan_only_gradual_runs_the_comparison_alone():
+    out = subprocess.run([sys.executable, "pruning_gan.py", "--json", "--steps", "20", "--only", "gradual", "--seeds", "2"],
+                         cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    assert set(result) == {"gradual_G", "gradual_GD", "settings"}
+    assert len(result["gradual_G"]["fid_seeds"]) == 2 and result["settings"]["gd_seeds"] == 2
+    bad = subprocess.run([sys.executable, "pruning_gan.py", "--seeds", "0"], cwd=ROOT / "benchmarks", capture_output=True, text=True)
+    assert bad.returncode == 2 and "--seeds must be at least 1" in bad.stderr
 
 
 def test_committed_pruning_results_meet_the_chapter_7_bars():
