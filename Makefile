@@ -26,12 +26,20 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Rooted at the repository so that exercises/ and solutions/ are reachable; opens on the first chapter.
+# The course runs offline: lab-settings/overrides.json turns off JupyterLab's news prompt and update check.
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb \
+		--LabApp.app_settings_dir=$(CURDIR)/lab-settings --LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 		--port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
+# The oldest Python that pyproject.toml declares (requires-python); vermin fails on newer-only syntax or modules.
+PY_FLOOR := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"/\1/p' pyproject.toml)
+
 # One pytest run: unit and checker tests, then nbval over every notebook, solution and exercise.
+# First, cheaply: nothing in the package, tests or benchmarks needs a Python newer than the floor.
 test: $(STAMP)
+	$(VENV)/bin/vermin --quiet --no-tips --violations --target=$(PY_FLOOR)- gantutor tests benchmarks conftest.py
 	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
 
 clean-venv:

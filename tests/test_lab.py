@@ -37,6 +37,11 @@ def test_make_lab_answers_on_its_port():
         assert "01_minimax.ipynb" in names, names
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/exercises?token=test", timeout=5) as r:
             assert "01_minimax.ipynb" in {item["name"] for item in json.load(r)["content"]}  # exercises reachable too
+        settings = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification?token=test"
+        with urllib.request.urlopen(settings, timeout=5) as r:
+            defaults = {k: v.get("default") for k, v in json.load(r)["schema"]["properties"].items()}
+        # offline: no "get notified about official Jupyter news?" prompt (it asks while fetchNews is "none")
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -1,7 +1,11 @@
 """pyproject.toml and environment.yml list the same dependencies."""
 import re
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib  # novermin: the fallback below serves 3.10
+except ImportError:  # Python 3.10: the same parser, from PyPI (a dev dependency there)
+    import tomli as tomllib
 
 import yaml
 
