@@ -125,13 +125,15 @@ def _losses(variant: Variant):
     return d_loss, g_loss, extra
 
 
-def train(variant: Variant, seed: int = 0, progress: bool = False):
-    """Train one variant; returns (a generator of images in [−1, 1] to sample from, seconds)."""
+def train(variant: Variant, seed: int = 0, progress: bool = False, callbacks=(), history=None):
+    """Train one variant; returns (a generator of images in [−1, 1] to sample from, seconds).
+
+    ``callbacks`` are added to the variant's own; ``history`` (a ``train.History``) is filled in place."""
     seed_everything(seed)
     data = mnist("train")
     G, D = build(variant)
     d_loss, g_loss, extra = _losses(variant)
-    callbacks = []
+    callbacks = list(callbacks)
     ema = EMA(G, variant.ema) if variant.ema else None
     if ema:
         callbacks.append(ema)
@@ -145,7 +147,7 @@ def train(variant: Variant, seed: int = 0, progress: bool = False):
     start = time.perf_counter()
     train_gan(G, D, sample, num_steps=variant.num_steps, batch_size=variant.batch_size, d_loss=d_loss, g_loss=g_loss,
               opt_G=adam(G, variant.lr, variant.betas), opt_D=adam(D, variant.lr, variant.betas), lr_decay=variant.lr_decay,
-              callbacks=callbacks, progress=progress, **(extra | variant.options))
+              callbacks=callbacks, history=history, progress=progress, **(extra | variant.options))
     seconds = time.perf_counter() - start
     G = ema.model if ema else G
     if variant.output == "sigmoid":  # score every variant on the same [−1, 1] scale
