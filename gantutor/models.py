@@ -170,10 +170,14 @@ class DCGANDiscriminator(nn.Module):
     measures it).
 
     ``minibatch_std`` appends the batch's feature spread before the score (``MinibatchStd``).
+
+    ``spectral_norm`` divides every convolution's and linear layer's weight by its largest
+    singular value (Miyato et al., 2018; PyTorch's ``spectral_norm`` parametrisation, one power
+    iteration per forward pass), so each layer is 1-Lipschitz and D at most 1-Lipschitz overall.
     """
 
     def __init__(self, base_channels: int = 32, image_size: int = 28, num_classes: int | None = None, dropout: float = 0.0,
-                 batch_norm: bool = False, slope: float = 0.2, minibatch_std: bool = False):
+                 batch_norm: bool = False, slope: float = 0.2, minibatch_std: bool = False, spectral_norm: bool = False):
         super().__init__()
         c = positive_int(base_channels, "base_channels")
         side = _check_image_size(image_size)
@@ -191,6 +195,10 @@ class DCGANDiscriminator(nn.Module):
         self.embed = nn.Embedding(num_classes, features) if num_classes else None
         if self.embed is not None:  # the class term starts at 0: D begins unconditional and learns it
             nn.init.zeros_(self.embed.weight)
+        if spectral_norm:
+            for layer in [*self.body, self.head]:
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(layer)  # weight / sigma_max(weight)
 
     def forward(self, x, y=None):
         if x.dim() != 4 or tuple(x.shape[1:]) != (1, self.image_size, self.image_size):

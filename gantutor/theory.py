@@ -176,3 +176,91 @@ def distance_to_equilibrium(path: torch.Tensor) -> torch.Tensor:
     if path.dim() != 2 or path.shape[1] != 2:
         raise ValueError(f"path must have shape (T, 2), got {tuple(path.shape)}")
     return path.norm(dim=1)
+
+
+# --- The Dirac-GAN (Mescheder et al., 2018, "Which training methods for GANs do actually converge?")
+# The data are the point 0, G puts all its mass on θ, and D(x) = ψ·x. The equilibrium is θ = ψ = 0.
+# Trained with the real GAN losses by ``train_gan`` (D step, then G step: alternating gradient
+# descent), the pair circles the equilibrium; the R1 penalty (γ/2)·E‖∇ₓD(x)‖² on the real data,
+# here (γ/2)·ψ², damps D's slope and the pair spirals in.
+
+class DiracGenerator(torch.nn.Module):
+    """G(z) = θ for every z: a generator whose distribution is a single point. Output (B, 1)."""
+
+    latent_dim = 1
+
+    def __init__(self, theta: float = 1.0):
+        super().__init__()
+        self.theta = torch.nn.Parameter(torch.tensor([float(theta)]))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.theta.expand(z.shape[0], 1)  # (B, 1)
+
+
+class DiracDiscriminator(torch.nn.Module):
+    """D(x) = ψ·x, a linear discriminator on the line. Input (B, 1), logits (B,)."""
+
+    def __init__(self, psi: float = 1.0):
+        super().__init__()
+        self.psi = torch.nn.Parameter(torch.tensor(float(psi)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.psi * x[:, 0]  # (B,)
+
+
+def dirac_gan(num_steps: int, lr: float = 0.1, gamma: float = 0.0, theta0: float = 1.0, psi0: float = 1.0) -> torch.Tensor:
+    """Train the Dirac-GAN with plain SGD, the non-saturating loss and, if ``gamma`` > 0, the R1
+    penalty ``gamma / 2 · losses.r1_penalty``; returns the trajectory of (θ, ψ), shape (num_steps + 1, 2)."""
+    from gantutor.losses import r1_penalty  # the training loop lives in train, which needs torch only
+    from gantutor.train import train_gan
+
+    _start(theta0, psi0, num_steps, lr)
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    G, D = DiracGenerator(theta0), DiracDiscriminator(psi0)
+    path = [(theta0, psi0)]
+    record = lambda step, G, D, history: path.append((G.theta.item(), D.psi.item()))  # noqa: E731
+    penalty = (lambda D, real, fake: gamma / 2 * r1_penalty(D, real)) if gamma > 0 else None
+    train_gan(G, D, lambda n: torch.zeros(n, 1), num_steps=num_steps, batch_size=1, d_penalty=penalty,
+              opt_G=torch.optim.SGD(G.parameters(), lr=lr), opt_D=torch.optim.SGD(D.parameters(), lr=lr),
+              callbacks=[record], progress=False)
+    return torch.tensor(path, dtype=torch.float64)
+
+
+# --- Lipschitz constants of a discriminator (Miyato et al., 2018, §2.1) ---------------------------
+# ‖D‖_Lip ≤ ∏ ‖layer‖_op over its linear layers when the activations are 1-Lipschitz (LeakyReLU is).
+# Spectral normalisation divides each weight, reshaped to a matrix, by its largest singular value;
+# for a convolution that matrix is not the layer's operator, so the bound is computed on the operator.
+
+def operator_norm(layer, input_shape, num_iters: int = 100, seed: int = 0) -> float:
+    """The largest singular value of the linear map x ↦ layer(x) − layer(0) of a ``Conv2d`` or
+    ``Linear`` (with its weight as used in the forward pass, e.g. spectrally normalised), on inputs of
+    ``input_shape`` (without the batch dimension), by power iteration on Lᵀ L."""
+    if not isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+        raise TypeError(f"layer must be a Conv2d or a Linear, got {type(layer).__name__}")
+    weight = layer.weight.detach()
+    if isinstance(layer, torch.nn.Conv2d):
+        apply = lambda x: torch.nn.functional.conv2d(x, weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)  # noqa: E731
+    else:
+        apply = lambda x: torch.nn.functional.linear(x, weight)  # noqa: E731
+    v = torch.randn((1, *input_shape), generator=torch.Generator().manual_seed(seed))
+    with torch.enable_grad():
+        for _ in range(num_iters):
+            v = (v / v.norm()).requires_grad_(True)
+            (v,) = torch.autograd.grad(apply(v).square().sum() / 2, v)  # Lᵀ L v
+    return math.sqrt(v.norm().item())
+
+
+def lipschitz_upper_bound(D, input_shape) -> float:
+    """∏ ‖layer‖_op over the Conv2d / Linear layers of a ``DCGANDiscriminator`` without BatchNorm,
+    minibatch std or classes (each of those mixes samples or adds a term the product does not cover)."""
+    if getattr(D, "minibatch_std", None) is not None or getattr(D, "embed", None) is not None or \
+            any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules()):
+        raise ValueError("D must have no minibatch std, no BatchNorm and no classes for this bound")
+    x, bound = torch.zeros((1, *input_shape)), 1.0
+    with torch.no_grad():
+        for layer in [*D.body, D.head]:
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+                bound *= operator_norm(layer, tuple(x.shape[1:]))
+            x = layer(x)
+    return bound

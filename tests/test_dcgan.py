@@ -50,3 +50,18 @@ def test_layer_shapes_trace_the_generator():
     assert ("net.0", "ConvTranspose2d", (2, 8, 14, 14)) in rows
     assert rows[-1] == ("net.4", "Tanh", (2, 1, 28, 28))
     assert G.training  # the mode is restored
+
+
+def test_spectral_norm_makes_every_layer_of_d_one_lipschitz():
+    torch.manual_seed(0)
+    D = DCGANDiscriminator(spectral_norm=True, minibatch_std=True)
+    x = torch.randn(16, 1, 28, 28)
+    for _ in range(30):  # one power iteration per training-mode forward pass
+        D(x)
+    layers = [m for m in D.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 3 and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
+    for m in layers:
+        sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)  # the normalised weight as D uses it
+        assert abs(sigma.item() - 1) < 1e-2, (m, sigma)
+    plain = DCGANDiscriminator()
+    assert torch.linalg.matrix_norm(plain.head.weight.detach(), ord=2) != pytest.approx(1, abs=1e-2)

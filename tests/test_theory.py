@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from gantutor import losses, theory
 from gantutor.data import mixture
 from gantutor.theory import (gaussian_density, js_divergence, kl_divergence, optimal_discriminator,
                              value_function)
@@ -124,3 +125,41 @@ def test_dynamics_refuse_bad_arguments():
         extragradient(10, -1.0)
     with pytest.raises(ValueError, match="path"):
         distance_to_equilibrium(torch.zeros(5, 3))
+
+
+def test_the_dirac_gan_circles_without_r1_and_converges_with_it():
+    plain, r1 = theory.dirac_gan(1000, lr=0.1), theory.dirac_gan(1000, lr=0.1, gamma=0.3)
+    assert plain.shape == (1001, 2) and plain[0].tolist() == [1.0, 1.0]
+    turns = int((plain[1:, 0] * plain[:-1, 0] < 0).sum())
+    assert turns >= 10 and theory.distance_to_equilibrium(plain)[-1] > 0.1  # G keeps overshooting the data
+    assert theory.distance_to_equilibrium(r1)[-1] < 1e-5
+    D = theory.DiracDiscriminator(psi=-1.5)
+    assert torch.isclose(losses.r1_penalty(D, torch.zeros(3, 1)), torch.tensor(2.25))  # E‖∇ₓ ψx‖² = ψ²
+    with pytest.raises(ValueError, match="gamma"):
+        theory.dirac_gan(10, gamma=-1)
+
+
+def test_operator_norm_matches_the_matrix_norm_of_a_linear_layer_and_bounds_a_convolution():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(7, 4)
+    assert theory.operator_norm(linear, (7,)) == pytest.approx(torch.linalg.matrix_norm(linear.weight.detach(), 2).item(), rel=1e-4)
+    conv = torch.nn.Conv2d(1, 4, 4, stride=2, padding=1)
+    norm = theory.operator_norm(conv, (1, 12, 12))
+    x = torch.randn(64, 1, 12, 12)
+    ratios = (conv(x) - conv(torch.zeros_like(x))).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
+    assert ratios.max().item() <= norm * (1 + 1e-4)  # no input is stretched more than the norm
+    with pytest.raises(TypeError, match="Conv2d or a Linear"):
+        theory.operator_norm(torch.nn.ReLU(), (3,))
+
+
+def test_the_lipschitz_bound_holds_for_d_and_refuses_what_it_does_not_cover():
+    from gantutor.models import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    D = DCGANDiscriminator().eval()
+    bound = theory.lipschitz_upper_bound(D, (1, 28, 28))
+    x = torch.randn(32, 1, 28, 28, requires_grad=True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x)
+    assert grad.flatten(1).norm(dim=1).max().item() <= bound
+    with pytest.raises(ValueError, match="minibatch std"):
+        theory.lipschitz_upper_bound(DCGANDiscriminator(minibatch_std=True), (1, 28, 28))
