@@ -20,7 +20,7 @@ steps on the 4,000 bundled training digits, and is scored on N = 1,000 samples a
 --out DIR saves DIR/<variant>.npy (1000 × 1 × 28 × 28 in [−1, 1]), DIR/cgan_labels.npy (the classes
 asked of the cgan) and DIR/real_test.npy (the 1,000 test digits); --checkpoints DIR saves each
 generator's weights, in float16, as DIR/<variant>_G.pt (``gantutor.train.save_checkpoint``),
-which the notebooks load.
+which the notebooks load, and its discriminator's as DIR/<variant>_D.pt (chapter 5 measures D's slope).
 """
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ LOSSES = {  # name -> (D's loss, G's loss, extra train_gan options)
 }
 
 
+OPTIMIZERS = {  # name -> (module, lr, betas) -> optimiser
+    "adam": adam,
+    "rmsprop": lambda module, lr, betas: torch.optim.RMSprop(module.parameters(), lr=lr),  # the WGAN paper's; no betas
+}
+
+
 @dataclass
 class Variant:
     """One row: the loss, and what differs from the course's recipe."""
@@ -66,6 +72,8 @@ class Variant:
     lr_decay: bool = DCGAN_RECIPE["lr_decay"]
     d_batch_norm: bool = False
     d_minibatch_std: bool = True
+    d_spectral_norm: bool = False
+    optimizer: str = "adam"  # a key of OPTIMIZERS
     g_embed_dim: int = 10  # a conditional G's class embedding
     ema: float | None = None
     # the knobs of the training-tips ablation (benchmarks/training_tips.py)
@@ -89,6 +97,15 @@ VARIANTS = {
     "hinge": Variant(loss="hinge"),
     "wgan_clip": Variant(loss="wgan_clip"),
     "wgan_gp": Variant(loss="wgan_gp", betas=(0.0, 0.9)),
+    # the two WGANs on their papers' recipes: 5 critic steps per G step, RMSProp 5e-5 with clipping (Arjovsky et al.,
+    # 2017, Algorithm 1), Adam 1e-4, betas (0, 0.9) with the penalty (Gulrajani et al., 2017, Algorithm 1); no decay;
+    # fewer G steps, for about the training time of the rows above
+    "wgan_clip_paper": Variant(loss="wgan_clip", optimizer="rmsprop", lr=5e-5, lr_decay=False, num_steps=1200,
+                               options={"d_steps": 5}),
+    "wgan_gp_paper": Variant(loss="wgan_gp", lr=1e-4, betas=(0.0, 0.9), lr_decay=False, num_steps=900,
+                             options={"d_steps": 5}),
+    # SN-GAN (Miyato et al., 2018): spectral normalisation in D with the hinge loss
+    "sngan": Variant(loss="hinge", d_spectral_norm=True),
     "cgan": Variant(conditional=True),
     # the same cGAN with a class embedding as large as z (64): chapter 5's intra-class collapse
     "cgan_embed64": Variant(conditional=True, g_embed_dim=64),
@@ -100,7 +117,7 @@ def build(variant: Variant):
     G = DCGANGenerator(latent_dim=64, base_channels=32, num_classes=classes, output=variant.output,
                        embed_dim=variant.g_embed_dim)
     D = DCGANDiscriminator(base_channels=32, num_classes=classes, batch_norm=variant.d_batch_norm, slope=variant.d_slope,
-                           minibatch_std=variant.d_minibatch_std)
+                           minibatch_std=variant.d_minibatch_std, spectral_norm=variant.d_spectral_norm)
     return G, (InstanceNoise(D, variant.instance_noise) if variant.instance_noise else D)
 
 
@@ -146,7 +163,8 @@ def train(variant: Variant, seed: int = 0, progress: bool = False, callbacks=(),
         sample = lambda n: scale(data.sample(n))  # noqa: E731
     start = time.perf_counter()
     train_gan(G, D, sample, num_steps=variant.num_steps, batch_size=variant.batch_size, d_loss=d_loss, g_loss=g_loss,
-              opt_G=adam(G, variant.lr, variant.betas), opt_D=adam(D, variant.lr, variant.betas), lr_decay=variant.lr_decay,
+              opt_G=OPTIMIZERS[variant.optimizer](G, variant.lr, variant.betas),
+              opt_D=OPTIMIZERS[variant.optimizer](D, variant.lr, variant.betas), lr_decay=variant.lr_decay,
               callbacks=callbacks, history=history, progress=progress, **(extra | variant.options))
     seconds = time.perf_counter() - start
     G = ema.model if ema else G
@@ -192,7 +210,8 @@ def main(argv=None) -> int:
         variant = VARIANTS[name]
         if args.steps:
             variant.num_steps = args.steps
-        G, seconds = train(variant, args.seed)
+        trained = {}
+        G, seconds = train(variant, args.seed, callbacks=[lambda step, G, D, history: trained.setdefault("D", D)])
         row, samples, labels = score(G, test.images, floor, args.seed)
         row["seconds"] = seconds
         result[name] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
@@ -208,6 +227,7 @@ def main(argv=None) -> int:
             Path(args.checkpoints).mkdir(parents=True, exist_ok=True)
             # float16 halves the file (~0.5 MB); loading copies the weights back into float32
             save_checkpoint(Path(args.checkpoints) / f"{name}_G.pt", step=variant.num_steps, G=copy.deepcopy(G).half())
+            save_checkpoint(Path(args.checkpoints) / f"{name}_D.pt", step=variant.num_steps, D=copy.deepcopy(trained["D"]).half())
     emit(result, ["variant", "FID", f"× floor ({floor:.1f})", "KID", "classes", "KL", "precision", "recall",
                   "asked class", "s"], rows, args.json)
     return 0
