@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def entry(ident="q-one", topic="basics", **extra):
     return {"id": ident, "topic": topic, "difficulty": "easy", "notebook": "notebooks/01_minimax.ipynb", "section": "3",
-            "question": {"en": f"What is {ident}?", "zh": f"{ident} 是什么?"},
+            "question": {"en": f"What is {ident}?", "zh": f"{ident} 是什么？"},
             "answer": {"en": f"The answer to {ident}.", "zh": f"{ident} 的答案。"},
             "explanation": {"en": "Because.", "zh": "因为。"}, **extra}
 
@@ -249,6 +249,17 @@ def test_the_terminal_quiz_answers_quits_and_resumes(tmp_path):
             except StopIteration:
                 raise EOFError from None
         assert terminal.run(QuizSession(bank, p, n=2, mode="choice"), read=read, write=out.append)[1] == 2
+
+
+def test_the_terminal_quiz_in_chinese_uses_full_width_punctuation(tmp_path):
+    with Progress(tmp_path / "p.sqlite3") as p:
+        shown, replies = [], iter(["", "y", "", "maybe", "q", "9", "q"])
+        read = lambda prompt: shown.append(prompt) or next(replies)  # noqa: E731
+        terminal.run(QuizSession(small_bank(), p, n=3, lang="zh"), read=read, write=shown.append)
+        terminal.run(QuizSession(small_bank(), p, n=1, lang="zh", mode="choice"), read=read, write=shown.append)
+    text = "\n".join(shown)
+    assert "答对了吗？" in text and "本次答对 1/1；" in text and "1、2、3、4 / q" in text
+    assert not re.search(r"[\u4e00-\u9fff][,:;?()]|[,:;?()][\u4e00-\u9fff]", text), text
 
 
 def test_the_widget_model_drives_a_quiz_headless(tmp_path):

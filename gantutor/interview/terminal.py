@@ -13,12 +13,12 @@ PROMPTS = {
     "en": {"reveal": "[Enter] show the answer, q quit: ", "mark": "Did you know it? [y]es / [n]o / q quit: ",
            "pick": "Your choice (1-{k}), q quit: ", "right": "✔ right", "wrong": "✘ not quite — the answer:",
            "score": "{right}/{total} right this time; progress saved to {path}", "again": "please answer {options}",
-           "none": "nothing answered; progress file: {path}"},
-    "zh": {"reveal": "[回车] 显示答案,q 退出: ", "mark": "答对了吗?[y]是 / [n]否 / q 退出: ",
-           "pick": "你的选择 (1-{k}),q 退出: ", "right": "✔ 正确", "wrong": "✘ 不对——正确答案:",
-           "score": "本次答对 {right}/{total};进度已保存到 {path}", "again": "请输入 {options}",
-           "none": "本次未作答;进度文件:{path}"},
-}
+           "none": "nothing answered; progress file: {path}", "sep": ", "},
+    "zh": {"reveal": "[回车] 显示答案，q 退出：", "mark": "答对了吗？[y]是 / [n]否 / q 退出：",
+           "pick": "你的选择（1-{k}），q 退出：", "right": "✔ 正确", "wrong": "✘ 不对——正确答案：",
+           "score": "本次答对 {right}/{total}；进度已保存到 {path}", "again": "请输入 {options}",
+           "none": "本次未作答；进度文件：{path}", "sep": "、"},
+}  # Chinese prompts take full-width punctuation (，。：；？（）), which carries its own spacing
 
 
 class _Quit(Exception):
@@ -79,7 +79,7 @@ def _ask_choice(session, read, write, p):
         write(f"  {i}. " + _wrap(text, lang, "     ").lstrip())
     valid = [str(i) for i in range(1, len(options) + 1)]
     while (reply := _ask(p["pick"].format(k=len(options)), read)) not in valid:
-        write(p["again"].format(options=", ".join(valid) + " / q"))
+        write(p["again"].format(options=p["sep"].join(valid) + " / q"))
     if session.choose(int(reply) - 1):
         write(p["right"] + "\n" + _wrap(q.explanation[lang], lang, "    "))
     else:

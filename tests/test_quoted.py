@@ -1,0 +1,119 @@
+"""Every number that prose quotes is the measured one: tagged figures recomputed from the committed
+results, every other figure found in a cell's stored output or cited from the literature."""
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from gantutor.quoted import ANY_TAG, check_tags, load_results, strip_tags
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = load_results(ROOT)
+NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*\.\d+(?![\d])")
+REFERENCE = re.compile(r"(§|[Ss]ections? |[Cc]hapters? |[Ee]xercises? |[Dd]rills? |arXiv:? ?|第 ?|练习 ?|§ ?\d+(?:\.\d+)?\s?[–-]\s?)$")  # 4.1 (or §4.4–4.5) as a section, not a figure
+# Figures that come from papers or from arithmetic on the page, not from a run of the course: entry -> {number: source}
+LITERATURE = {
+    "gan-loss-js-divergence": {"1.386": "log 4 = 1.386, V(D*, G) at p_g = p_data (arithmetic; chapter 1 §4 prints −1.386294)"},
+    "gan-convergence-guarantee": {
+        "1.005": "√(1 + η²) = 1.004988 at η = 0.1, the growth per step of simultaneous GDA on x·y (arithmetic; chapter 2 §1)",
+        "0.1": "η, the step size set in chapter 2 §1",
+    },
+    "why-hard-to-converge": {"0.1": "η, the step size set in chapter 2 §1"},
+    "gda-bilinear-game": {"0.01": "η² at η = 0.1, the step size set in chapter 2 §1 (arithmetic)"},
+    "why-not-sgd": {"0.05": "a learning rate set in benchmarks/optimizers.py (OPTIMIZERS)"},
+    "wgan-gp": {"0.9": "Adam β = (0, 0.9) of Gulrajani et al. 2017, also set for wgan_gp in benchmarks/image_gans.py"},
+    "d-half-at-equilibrium": {"0.5": "D(G(z)) = 1/2, the optimal D's output at p_g = p_data: the claim the question tests"},
+    "gan-training-process": {"0.5": "Adam β1 = 0.5, the course's setting (gantutor/train.py adam; Radford et al. 2016)"},
+    "dcgan-changes": {"0.5": "Adam β1 = 0.5 of Radford et al. 2016",
+                      "0.2": "LeakyReLU slope 0.2 of Radford et al. 2016, also the course's D (gantutor/models.py)"},
+    "coding-mnist-gan": {"0.5": "Adam β1 = 0.5 of Radford et al. 2016"},
+    "training-tips": {"0.5": "Adam β1 = 0.5, the recipe's setting (gantutor/train.py DCGAN_RECIPE)"},
+    "improve-quality": {"0.5": "Adam β1 = 0.5, the recipe's setting (gantutor/train.py DCGAN_RECIPE)"},
+    "cyclegan-loss-terms": {"0.5": "identity weight 0.5·λ_cyc of Zhu et al. 2017 (gantutor/translation.py: lambda_id 5, lambda_cyc 10)"},
+    "identity-loss": {"0.5": "identity weight 0.5·λ_cyc of Zhu et al. 2017 (gantutor/translation.py: lambda_id 5, lambda_cyc 10)"},
+    "mode-collapse-detect": {"2.3": "log 10 = 2.303, the KL to uniform of a single class out of 10 (arithmetic)"},
+    "improve-diversity": {"0.5": "Adam β1 = 0.5, the recipe's setting (gantutor/train.py; Radford et al. 2016)"},
+    "remedies-solve-collapse": {"7.8": "Lin et al. 2018 (PacGAN), Table 1: PacGAN4 on the ring, 7.8 modes",
+                                "95.9": "Lin et al. 2018 (PacGAN), Table 1: PacGAN4 on the ring, 95.9 % high quality"},
+    "cubic-schedule": {"0.7": "0.8 × (1 − (1 − ½)³) = 0.7, the cubic schedule at its midpoint (arithmetic; chapter 7 §5 prints 0.7000)"},
+}
+
+
+def test_a_tag_recomputes_its_figure_at_the_quoted_precision():
+    text = "FID 365.9<!--=pruning_gan.ticket.fid--> (+10.3 %<!--=pruning_gan.ticket.fid / pruning_gan.dense.fid - 1-->)"
+    fid, dense = RESULTS["pruning_gan"].ticket.fid, RESULTS["pruning_gan"].dense.fid
+    if f"{fid:.1f}" == "365.9" and f"{fid / dense - 1:+.1%}" == "+10.3%":
+        assert check_tags(text, RESULTS) == []
+    assert check_tags("411.5<!--=pruning_gan.ticket.fid-->", RESULTS) == [f"quotes 411.5 but pruning_gan.ticket.fid is now {fid:.1f}"]
+    assert check_tags("−0.50<!--=-0.5--> 1,000<!--=1000--> +2 %<!--=0.02--> 2.01×<!--=2.0149-->", RESULTS) == []
+    assert check_tags("0.50<!--=-0.5-->", RESULTS) == ["quotes 0.50 but -0.5 is now −0.50"]
+    assert "cannot compute" in check_tags("1.0<!--=pruning.no_such_row.fid-->", RESULTS)[0]
+    assert check_tags("here<!--=pruning.dense.fid-->", RESULTS) == ["<!--=pruning.dense.fid--> follows no number"]
+    assert strip_tags("FID 365.9<!--=pruning_gan.ticket.fid-->.") == "FID 365.9."
+
+
+def _outputs_text(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")) +
+                     "".join(o.get("data", {}).get("text/markdown", "")) + "".join(o.get("data", {}).get("text/html", ""))
+                     for c in nb.cells if c.cell_type == "code" and "corner(" not in c.source  # a corner prints the bank
+                     for o in c.get("outputs", []))
+
+
+OUTPUTS = {p.relative_to(ROOT).as_posix(): _outputs_text(p) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))
+           if not p.name.startswith("08_")}  # chapter 8 prints the bank itself: no source for it
+
+
+def untied_figures(text: str, sources: list[str], allowed: dict) -> list[str]:
+    """The numbers of ``text`` that carry no tag, are in none of the ``sources`` and not ``allowed``."""
+    plain = ANY_TAG.sub(" TAGGED", text)
+    missing = []
+    for m in NUMBER.finditer(plain):
+        number = m.group()
+        if plain.startswith(" TAGGED", m.end()) or plain[m.end():].lstrip().startswith(("%", "×")) and \
+                plain[m.end():].lstrip()[1:].startswith(" TAGGED"):
+            continue
+        if REFERENCE.search(plain[:m.start()]) or number in allowed:
+            continue
+        pattern = re.compile(r"(?<![\d.])" + re.escape(number) + r"(?![\d])")
+        if not any(pattern.search(s) for s in sources):
+            missing.append(number)
+    return missing
+
+
+def _bank_texts(entry: dict):
+    for field in ("question", "answer", "explanation"):
+        for lang in ("en", "zh"):
+            yield f"{field}.{lang}", entry[field][lang]
+    if entry.get("wrong"):
+        for lang in ("en", "zh"):
+            yield f"wrong.{lang}", entry["wrong"][lang]
+            yield f"wrong.why.{lang}", entry["wrong"]["why"][lang]
+
+
+BANK = yaml.safe_load((ROOT / "gantutor" / "interview" / "bank.yaml").read_text())
+CITED_CHAPTER = re.compile(r"(?:[Cc]hapter |第 ?)(\d)\b")
+
+
+def _sources(entry: dict) -> list[str]:
+    """The entry's notebook(s), and every chapter its English or Chinese text cites ("chapter 4", "第 4 章")."""
+    notebooks = [entry["notebook"]] + ([entry["wrong"]["notebook"]] if entry.get("wrong") else [])
+    cited = {int(n) for _, text in _bank_texts(entry) for n in CITED_CHAPTER.findall(text)}
+    notebooks += [nb for nb in OUTPUTS if int(nb.split("/")[1][:2]) in cited]
+    return list(dict.fromkeys(notebooks))
+
+
+@pytest.mark.parametrize("entry", BANK, ids=lambda e: e["id"])
+def test_every_figure_in_the_bank_is_tied_to_a_result(entry):
+    notebooks = _sources(entry)
+    sources = [OUTPUTS.get(nb, "") for nb in notebooks]
+    problems = []
+    for field, text in _bank_texts(entry):
+        problems += [f"{field}: {p}" for p in check_tags(text, RESULTS)]
+        untied = untied_figures(text, sources, LITERATURE.get(entry["id"], {}))
+        if untied:
+            problems.append(f"{field}: {', '.join(untied)} appear in no stored output of {' or '.join(notebooks)}, carry no "
+                            "<!--=result--> tag and are not cited in LITERATURE")
+    assert not problems, f"bank entry {entry['id']!r}:\n" + "\n".join(problems)
