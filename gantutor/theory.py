@@ -10,6 +10,10 @@ the Jensen-Shannon divergence (up to constants) only when D is optimal.
 
 Densities are arrays of values on a regular grid with cell size ``dx`` (length in 1D, area in
 2D); integrals are Riemann sums, with the convention 0 · log 0 = 0.
+
+Also: game dynamics on the bilinear game x·y (chapter 2), the Dirac-GAN with and without the R1
+penalty (Mescheder et al., 2018; chapter 2), and layer operator norms for the Lipschitz bound that
+spectral normalisation controls (Miyato et al., 2018; chapter 5).
 """
 from __future__ import annotations
 
@@ -250,17 +254,3 @@ def operator_norm(layer, input_shape, num_iters: int = 100, seed: int = 0) -> fl
             (v,) = torch.autograd.grad(apply(v).square().sum() / 2, v)  # Lᵀ L v
     return math.sqrt(v.norm().item())
 
-
-def lipschitz_upper_bound(D, input_shape) -> float:
-    """∏ ‖layer‖_op over the Conv2d / Linear layers of a ``DCGANDiscriminator`` without BatchNorm,
-    minibatch std or classes (each of those mixes samples or adds a term the product does not cover)."""
-    if getattr(D, "minibatch_std", None) is not None or getattr(D, "embed", None) is not None or \
-            any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules()):
-        raise ValueError("D must have no minibatch std, no BatchNorm and no classes for this bound")
-    x, bound = torch.zeros((1, *input_shape)), 1.0
-    with torch.no_grad():
-        for layer in [*D.body, D.head]:
-            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
-                bound *= operator_norm(layer, tuple(x.shape[1:]))
-            x = layer(x)
-    return bound

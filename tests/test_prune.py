@@ -294,6 +294,8 @@ def test_dynamic_int8_quantises_linear_layers_only():
         P.quantize_dynamic_int8(nn.Sequential(nn.Conv2d(1, 1, 3)))
 
 
+@pytest.mark.xfail(not P.int8_conv_transpose_is_correct(), strict=True,
+                   reason=f"PyTorch {torch.__version__} computes int8 ConvTranspose2d wrongly (a fixed PyTorch makes this XPASS: drop the mark)")
 def test_static_int8_generator_is_close_and_about_4x_smaller():
     torch.manual_seed(0)
     G = DCGANGenerator(latent_dim=16, base_channels=16)
@@ -307,6 +309,15 @@ def test_static_int8_generator_is_close_and_about_4x_smaller():
     assert P.saved_bytes(G) / P.saved_bytes(q) > 3.5
     with pytest.raises(TypeError, match="unconditional"):
         P.quantize_static_int8(DCGANGenerator(latent_dim=8, base_channels=4, num_classes=10))
+
+
+def test_static_int8_warns_when_this_pytorch_gets_conv_transpose_wrong(monkeypatch):
+    import gantutor.prune.quantize as Q
+
+    monkeypatch.setattr(Q, "int8_conv_transpose_is_correct", lambda: False)
+    G = DCGANGenerator(latent_dim=8, base_channels=4).eval()
+    with pytest.warns(RuntimeWarning, match="computes int8 ConvTranspose2d wrongly"):
+        P.quantize_static_int8(G, num_batches=1, batch_size=8)
 
 
 # --- distillation -------------------------------------------------------------------------------

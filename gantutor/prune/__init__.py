@@ -20,7 +20,7 @@ from gantutor.prune.measure import (compare_latency, compare_train_latency, coun
                                      saved_bytes)
 from gantutor.prune.storage import (CodedWeight, DeepCompressed, deep_compress, huffman_code, huffman_decode,
                                     huffman_encode, kmeans_share, load_sparse, save_sparse, sparse_bytes)
-from gantutor.prune.quantize import quantize_dynamic_int8, quantize_static_int8
+from gantutor.prune.quantize import int8_conv_transpose_is_correct, quantize_dynamic_int8, quantize_static_int8
 
 __all__ = [
     "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "apply_masks", "bn_l1_penalty",
@@ -29,6 +29,6 @@ __all__ = [
     "deep_compress", "dense_weight", "distill", "huffman_code", "huffman_decode", "huffman_encode",
     "keep_in_channels", "keep_norm_channels", "keep_out_channels", "kmeans_share", "latency_ms", "load_sparse",
     "low_rank", "low_rank_model", "magnitude_prune", "make_permanent", "masks_of", "prunable_layers", "prune_channels",
-    "quantize_dynamic_int8", "quantize_static_int8", "rank_for_energy", "save_sparse", "saved_bytes", "sparse_bytes",
+    "int8_conv_transpose_is_correct", "quantize_dynamic_int8", "quantize_static_int8", "rank_for_energy", "save_sparse", "saved_bytes", "sparse_bytes",
     "sparsity", "zero_channels",
 ]
