@@ -12,7 +12,7 @@ from gantutor.quoted import ANY_TAG, check_tags, load_results, strip_tags
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = load_results(ROOT)
 NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*\.\d+(?![\d])")
-REFERENCE = re.compile(r"(§|[Ss]ections? |[Cc]hapters? |[Ee]xercises? |[Dd]rills? |arXiv:? ?|第 ?|练习 ?|§ ?\d+(?:\.\d+)?\s?[–-]\s?)$")  # 4.1 (or §4.4–4.5) as a section, not a figure
+REFERENCE = re.compile(r"(^#+ |\n#+ |§|[Ss]ections? |[Cc]hapters? |[Ee]xercises? |[Dd]rills? |arXiv:? ?|第 ?|练习 ?|§ ?\d+(?:\.\d+)?\s?[–-]\s?)$")  # 4.1 (or §4.4–4.5) as a section, not a figure
 # Figures that come from papers or from arithmetic on the page, not from a run of the course: entry -> {number: source}
 LITERATURE = {
     "gan-loss-js-divergence": {"1.386": "log 4 = 1.386, V(D*, G) at p_g = p_data (arithmetic; chapter 1 §4 prints −1.386294)"},
@@ -117,3 +117,38 @@ def test_every_figure_in_the_bank_is_tied_to_a_result(entry):
             problems.append(f"{field}: {', '.join(untied)} appear in no stored output of {' or '.join(notebooks)}, carry no "
                             "<!--=result--> tag and are not cited in LITERATURE")
     assert not problems, f"bank entry {entry['id']!r}:\n" + "\n".join(problems)
+
+
+# Figures in a chapter's markdown that are settings, arithmetic or quotations, not results: notebook -> {number: source}
+PROSE_LITERATURE = {
+    "01_minimax": {"1.5": "the mean of the example p_g = N(1.5, 0.7²), a setting", "0.7": "its standard deviation, a setting",
+                   "0.5": "D = 1/2, the optimal D at p_g = p_data; Adam β1 = 0.5", "1.39": "log 4 = 1.386 (arithmetic)"},
+    "02_training_dynamics": {"0.1": "η, the step size set in §1", "1.005": "√(1 + η²) at η = 0.1 (arithmetic)",
+                             "1.0": "lr=1.0, the multiplier of the decay (code)", "0.05": "a learning rate set in benchmarks/optimizers.py"},
+    "03_mode_collapse": {"0.03": "3 × 0.01, the ring's 3-std radius in the PacGAN protocol (a setting)",
+                         "0.99": "quantile=0.99, an argument of the rejection sampler (code)"},
+    "04_dcgan": {"2.3": "log 10 = 2.303, the KL of one class out of 10 (arithmetic)", "0.5": "Adam β1 = 0.5 (Radford et al. 2016)"},
+    "05_losses_and_conditioning": {"0.9": "Adam β = (0, 0.9) of Gulrajani et al. 2017"},
+    "06_pix2pix_vs_cyclegan": {"0.5": "λ_id = 0.5·λ_cyc of Zhu et al. 2017"},
+    "09_myths_and_errata": {"0.4": "D(G(z)) ≈ 0.4 read off chapter 1's ring after 300 steps (the setting of the demonstration)",
+                            "1.5": "μ = 1.5, the generator's mean in the stale-D demonstration (a setting)",
+                            "0.2": "the learning rate of chapter 2's plain SGD (benchmarks/optimizers.py)",
+                            "255.0": "the source document's code, quoted"},
+}
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_in_a_chapters_prose_is_tied_to_a_result(path):
+    nb = nbformat.read(path, as_version=4)
+    sources = [OUTPUTS.get(path.relative_to(ROOT).as_posix(), "")]
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        problems += [f"cell {i}: {p}" for p in check_tags(cell.source, RESULTS)]
+        untied = untied_figures(cell.source, sources, PROSE_LITERATURE.get(path.stem, {}))
+        if untied:
+            problems.append(f"cell {i}: {', '.join(untied)} appear in no stored output of the chapter, carry no "
+                            "<!--=result--> tag and are not cited in PROSE_LITERATURE")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
