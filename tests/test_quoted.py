@@ -152,3 +152,21 @@ def test_every_figure_in_a_chapters_prose_is_tied_to_a_result(path):
             problems.append(f"cell {i}: {', '.join(untied)} appear in no stored output of the chapter, carry no "
                             "<!--=result--> tag and are not cited in PROSE_LITERATURE")
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+README_LITERATURE = {
+    "3.10": "the Python floor that pyproject.toml declares",
+    "83.3": "benchmarks/minimax_ring.py's printed mean over 5 seeds (it writes no committed JSON; chapter 1 quotes 83 ± 4 %)",
+    "4.0": "benchmarks/minimax_ring.py's printed spread over 5 seeds (no committed JSON)",
+    "98.4": "benchmarks/train_classifier.py's printed test accuracy of the shipped classifier (no committed JSON)",
+}
+
+
+def test_every_figure_in_the_readme_is_tied_to_a_result():
+    text = (ROOT / "README.md").read_text()
+    problems = check_tags(text, RESULTS)
+    untied = untied_figures(text, list(OUTPUTS.values()), README_LITERATURE)
+    if untied:
+        problems.append(f"{', '.join(untied)} appear in no chapter's stored output, carry no <!--=result--> tag "
+                        "and are not cited in README_LITERATURE")
+    assert not problems, "README.md:\n" + "\n".join(problems)
