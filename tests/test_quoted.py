@@ -83,6 +83,16 @@ def untied_figures(text: str, sources: list[str], allowed: dict) -> list[str]:
     return missing
 
 
+def figure_problems(text: str, sources: list[str], allowed: dict, where: str, listed_in: str) -> list[str]:
+    """Each tag of ``text`` that no longer recomputes, and its figures tied to nothing, as messages."""
+    problems = check_tags(text, RESULTS)
+    untied = untied_figures(text, sources, allowed)
+    if untied:
+        problems.append(f"{', '.join(untied)} appear in no stored output of {where}, carry no <!--=result--> tag "
+                        f"and are not cited in {listed_in}")
+    return problems
+
+
 def _bank_texts(entry: dict):
     for field in ("question", "answer", "explanation"):
         for lang in ("en", "zh"):
@@ -109,13 +119,8 @@ def _sources(entry: dict) -> list[str]:
 def test_every_figure_in_the_bank_is_tied_to_a_result(entry):
     notebooks = _sources(entry)
     sources = [OUTPUTS.get(nb, "") for nb in notebooks]
-    problems = []
-    for field, text in _bank_texts(entry):
-        problems += [f"{field}: {p}" for p in check_tags(text, RESULTS)]
-        untied = untied_figures(text, sources, LITERATURE.get(entry["id"], {}))
-        if untied:
-            problems.append(f"{field}: {', '.join(untied)} appear in no stored output of {' or '.join(notebooks)}, carry no "
-                            "<!--=result--> tag and are not cited in LITERATURE")
+    problems = [f"{field}: {p}" for field, text in _bank_texts(entry)
+                for p in figure_problems(text, sources, LITERATURE.get(entry["id"], {}), " or ".join(notebooks), "LITERATURE")]
     assert not problems, f"bank entry {entry['id']!r}:\n" + "\n".join(problems)
 
 
@@ -142,15 +147,9 @@ CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_every_figure_in_a_chapters_prose_is_tied_to_a_result(path):
     nb = nbformat.read(path, as_version=4)
     sources = [OUTPUTS.get(path.relative_to(ROOT).as_posix(), "")]
-    problems = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        problems += [f"cell {i}: {p}" for p in check_tags(cell.source, RESULTS)]
-        untied = untied_figures(cell.source, sources, PROSE_LITERATURE.get(path.stem, {}))
-        if untied:
-            problems.append(f"cell {i}: {', '.join(untied)} appear in no stored output of the chapter, carry no "
-                            "<!--=result--> tag and are not cited in PROSE_LITERATURE")
+    problems = [f"cell {i}: {p}" for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
+                for p in figure_problems(cell.source, sources, PROSE_LITERATURE.get(path.stem, {}), "the chapter",
+                                         "PROSE_LITERATURE")]
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
@@ -164,9 +163,5 @@ README_LITERATURE = {
 
 def test_every_figure_in_the_readme_is_tied_to_a_result():
     text = (ROOT / "README.md").read_text()
-    problems = check_tags(text, RESULTS)
-    untied = untied_figures(text, list(OUTPUTS.values()), README_LITERATURE)
-    if untied:
-        problems.append(f"{', '.join(untied)} appear in no chapter's stored output, carry no <!--=result--> tag "
-                        "and are not cited in README_LITERATURE")
+    problems = figure_problems(text, list(OUTPUTS.values()), README_LITERATURE, "any chapter", "README_LITERATURE")
     assert not problems, "README.md:\n" + "\n".join(problems)
