@@ -9,8 +9,12 @@ convention)::
         ### END SOLUTION
 
 The exercise notebook gets, in its place, ``raise NotImplementedError("Exercise 1.2: ...")`` with
-the same indentation. Exercises are numbered ``<chapter>.<k>`` in order of appearance, where the
-chapter is the notebook's number prefix (``01_minimax`` → 1). Outputs are cleared (and with them
+the same indentation. The exercise's number comes from the exercise registry
+(``gantutor/checks/registry.py``), found by the chapter (the notebook's number prefix: ``01_minimax``
+→ 1) and the function whose body the block is; so does the number in the exercise's heading
+(``## Exercise 1.2 — …``, ``## Drill 8.1 — … (10 min)``). A block that the registry does not know,
+a registered exercise without its block, and a heading that disagrees with the registry are
+errors. Outputs are cleared (and with them
 the ``# NBVAL_CHECK_OUTPUT`` markers, which would have nothing to compare), and every cell
 that calls a ``check_*`` function is tagged ``raises-exception`` so that "Run All" and nbval go on
 past the checks of exercises not done yet.
@@ -43,11 +47,14 @@ from pathlib import Path
 
 import nbformat
 
+from gantutor.checks import registry
+
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\b.*$")
 END = re.compile(r"^[ \t]*### END SOLUTION\b.*$")
 DEF = re.compile(r"^[ \t]*def (?P<name>\w+)\(")
 CHECK_CALL = re.compile(r"\bcheck_\w+\(")
 CHAPTER = re.compile(r"^(?P<num>\d+)_")
+HEADING = re.compile(r"^#+ (?P<label>(?:Exercise|Drill) \d+\.\d+)\b.*?(?:\((?P<minutes>\d+) min\))?[ \t]*$", re.MULTILINE)
 CHECK_OUTPUT = re.compile(r"^[ \t]*# NBVAL_CHECK_OUTPUT[ \t]*\n?", re.MULTILINE)
 BANNER = (
     "> **Exercise notebook** (generated from `solutions/{name}`). Fill in every cell that says "
@@ -73,18 +80,22 @@ def chapter_of(path: Path) -> int:
     return int(match["num"])
 
 
-def strip_solution(source: str, chapter: int, first_index: int, where: str) -> tuple[str, int]:
-    """Replace each solution block in ``source``; return the new source and the number of blocks."""
-    out, inside, count, func = [], False, 0, None
+def strip_solution(source: str, number_of, where: str) -> tuple[str, list[str]]:
+    """Replace each solution block in ``source``; return the new source and the blocks' exercise numbers.
+
+    ``number_of(function, where)`` gives the number of the exercise whose body is ``function``.
+    """
+    out, inside, numbers, func = [], False, [], None
     for lineno, line in enumerate(source.splitlines(), 1):
         if (m := DEF.match(line)) and not inside:
             func = m["name"]
         if m := BEGIN.match(line):
             if inside:
                 raise MarkerError(f"{where}, line {lineno}: BEGIN SOLUTION inside another solution block")
-            inside, count = True, count + 1
+            inside = True
+            numbers.append(number_of(func, f"{where}, line {lineno}"))
             task = f"write the body of {func}()" if func else "write your code here"
-            out.append(f'{m["indent"]}raise NotImplementedError("Exercise {chapter}.{first_index + count - 1}: {task}")')
+            out.append(f'{m["indent"]}raise NotImplementedError("Exercise {numbers[-1]}: {task}")')
         elif END.match(line):
             if not inside:
                 raise MarkerError(f"{where}, line {lineno}: END SOLUTION without a BEGIN SOLUTION")
@@ -93,7 +104,40 @@ def strip_solution(source: str, chapter: int, first_index: int, where: str) -> t
             out.append(line)
     if inside:
         raise MarkerError(f"{where}: BEGIN SOLUTION without an END SOLUTION")
-    return "\n".join(out), count
+    return "\n".join(out), numbers
+
+
+def _numbering(chapter: int, name: str, exercises):
+    """The registry's numbers for the solution blocks of chapter ``chapter``, by the function each block is the body of."""
+    rows = {ex.stub_name: ex.number for ex in registry.of_chapter(chapter, exercises)}
+
+    def number_of(func: str | None, where: str) -> str:
+        if func not in rows:
+            known = ", ".join(f"{n} {f}()" for f, n in rows.items()) or "none"
+            raise MarkerError(f"{where}: the solution block in {func or 'no function'}() is not an exercise of chapter "
+                              f"{chapter} in the registry (gantutor/checks/registry.py; its rows for {name}: {known})")
+        return rows[func]
+    return number_of
+
+
+def _heading(ex) -> str:
+    if ex.chapter == 8:
+        return f"Drill {ex.number}"
+    return f"Exercise {ex.number}"
+
+
+def _check_headings(nb, numbers: list[str], name: str, exercises) -> None:
+    """Each exercise's heading, in order, names the number (and a drill's minutes) the registry gives it."""
+    headings = [(i, m) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                for m in HEADING.finditer(c.source)]
+    if len(headings) != len(numbers):
+        raise MarkerError(f"{name}: {len(headings)} exercise headings (## Exercise N.M — …) for {len(numbers)} solution blocks")
+    for (i, m), number in zip(headings, numbers):
+        ex = registry.by_number(number, exercises)
+        if m["label"] != _heading(ex) or (ex.minutes and m["minutes"] != str(ex.minutes)):
+            expected = _heading(ex) + (f" … ({ex.minutes} min)" if ex.minutes else "")
+            raise MarkerError(f"{name}, cell {i}: the heading {m[0]!r} should read {expected!r}: the registry numbers "
+                              f"{ex.stub_name}() as {number}")
 
 
 def _code_hash(nb) -> str:
@@ -101,20 +145,24 @@ def _code_hash(nb) -> str:
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]
 
 
-def build_notebook(nb, name: str):
-    """The exercise version of solution notebook ``nb`` (a new object; ``nb`` is not changed)."""
+def build_notebook(nb, name: str, exercises=None):
+    """The exercise version of solution notebook ``nb`` (a new object; ``nb`` is not changed).
+
+    ``exercises``: the exercise registry that numbers the solution blocks (the course's by default).
+    """
     chapter = chapter_of(Path(name))
+    exercises = registry.EXERCISES if exercises is None else exercises
+    number_of, numbers = _numbering(chapter, name, exercises), []
     ex = nbformat.v4.new_notebook(metadata=dict(nb.metadata))
     ex.cells.append(nbformat.v4.new_markdown_cell(BANNER.format(name=name)))
-    index = 1
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             ex.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata=dict(cell.metadata)) if cell.cell_type == "markdown"
                             else nbformat.from_dict(dict(cell)))
             continue
-        source, count = strip_solution(cell.source, chapter, index, f"{name}, cell {i}")
+        source, found = strip_solution(cell.source, number_of, f"{name}, cell {i}")
         source = CHECK_OUTPUT.sub("", source)  # outputs are cleared: nothing left for nbval to compare
-        index += count
+        numbers += found
         metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
         tags = [t for t in metadata.get("tags", []) if t != "raises-exception"]
         if CHECK_CALL.search(source):
@@ -124,6 +172,11 @@ def build_notebook(nb, name: str):
         else:
             metadata.pop("tags", None)
         ex.cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
+    expected = [e.number for e in registry.of_chapter(chapter, exercises)]
+    if numbers != expected:
+        raise MarkerError(f"{name}: its solution blocks are exercises {', '.join(numbers) or 'none'}, but the registry "
+                          f"(gantutor/checks/registry.py) lists {', '.join(expected) or 'none'} for chapter {chapter}, in this order")
+    _check_headings(nb, numbers, name, exercises)
     for k, cell in enumerate(ex.cells):
         cell["id"] = f"cell-{k}"  # stable ids: the build is byte-for-byte reproducible
     ex.metadata["gantutor"] = {"generated_from": f"solutions/{name}", "code_hash": _code_hash(ex)}

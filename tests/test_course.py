@@ -6,13 +6,16 @@ import nbformat
 import pytest
 
 from gantutor import checks, course
+from gantutor.checks import registry
+from gantutor.checks.registry import EXERCISES, Exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def solution_notebook(*sources):
+def solution_notebook(*sources, headings=()):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Title")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells += [nbformat.v4.new_markdown_cell(h) for h in headings]
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="old output")]
     nb.cells[1].execution_count = 3
     return nb
@@ -20,19 +23,27 @@ def solution_notebook(*sources):
 
 def test_solution_blocks_become_stubs_with_the_same_indentation():
     src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
-    out, count = course.strip_solution(src, 2, 4, "here")
-    assert count == 1
+    out, numbers = course.strip_solution(src, lambda func, where: {"f": "2.4"}[func], "here")
+    assert numbers == ["2.4"]
     assert out == 'def f(x):\n    y = 1\n    raise NotImplementedError("Exercise 2.4: write the body of f()")'
 
 
-def test_build_numbers_exercises_clears_outputs_and_tags_checks():
-    nb = solution_notebook(
+DEMO = (Exercise("3.1", "check_a", "a", 1), Exercise("3.2", "check_b", "b", 2))
+
+
+def demo_notebook():
+    return solution_notebook(
         "def a():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
         "checks.check_a(a)",
         "def b():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION",
         "# NBVAL_CHECK_OUTPUT\nprint('story goes on')",
+        headings=("## Exercise 3.1 — a", "## Exercise 3.2 — b"),
     )
-    ex = course.build_notebook(nb, "03_demo.ipynb")
+
+
+def test_build_numbers_exercises_by_the_registry_clears_outputs_and_tags_checks():
+    nb = demo_notebook()
+    ex = course.build_notebook(nb, "03_demo.ipynb", DEMO)
     code = [c for c in ex.cells if c.cell_type == "code"]
     assert "Exercise 3.1: write the body of a()" in code[0].source and "Exercise 3.2" in code[2].source
     assert "return 1" not in code[0].source and "BEGIN SOLUTION" not in code[0].source
@@ -51,7 +62,28 @@ def test_build_numbers_exercises_clears_outputs_and_tags_checks():
 ])
 def test_unbalanced_markers_are_reported(src, match):
     with pytest.raises(course.MarkerError, match=match):
-        course.build_notebook(solution_notebook(src), "01_x.ipynb")
+        course.build_notebook(solution_notebook(f"def a():\n{src}"), "01_x.ipynb", (Exercise("1.1", "check_a", "a", 1),))
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda nb: nb.cells[3].__setitem__("source", "def c():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION"),
+     r"the solution block in c\(\) is not an exercise of chapter 3 in the registry"),
+    (lambda nb: nb.cells[3].__setitem__("source", "b = 2"), r"its solution blocks are exercises 3.1, but the registry .* lists 3.1, 3.2"),
+    (lambda nb: nb.cells[6].__setitem__("source", "## Exercise 3.3 — b"), "should read 'Exercise 3.2'"),
+    (lambda nb: nb.cells.pop(6), "1 exercise headings .* for 2 solution blocks"),
+])
+def test_the_notebook_must_agree_with_the_registry(change, match):
+    nb = demo_notebook()
+    change(nb)
+    with pytest.raises(course.MarkerError, match=match):
+        course.build_notebook(nb, "03_demo.ipynb", DEMO)
+
+
+def test_a_drills_heading_carries_the_registrys_minutes():
+    drill = (Exercise("8.1", "check_d", "d", 1, minutes=10),)
+    nb = solution_notebook("def d():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", headings=("## Drill 8.1 — d (5 min)",))
+    with pytest.raises(course.MarkerError, match=r"should read 'Drill 8.1 … \(10 min\)'"):
+        course.build_notebook(nb, "08_drill.ipynb", drill)
 
 
 def test_notebook_names_need_a_chapter_number():
@@ -60,9 +92,11 @@ def test_notebook_names_need_a_chapter_number():
 
 
 @pytest.fixture
-def mini_course(tmp_path):
+def mini_course(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "EXERCISES", (Exercise("1.1", "check_a", "a", 1),))
     (tmp_path / "solutions").mkdir()
-    nbformat.write(solution_notebook("def a():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
+    nbformat.write(solution_notebook("def a():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+                                     headings=("## Exercise 1.1 — a",)),
                    tmp_path / "solutions" / "01_mini.ipynb")
     return tmp_path
 
@@ -108,13 +142,33 @@ def test_repository_exercises_are_in_sync():
     assert course.check(ROOT) == [], "run `python -m gantutor.course build`"
 
 
-def test_every_solution_has_exercises_whose_checks_carry_the_same_number():
-    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
-        ex = nbformat.read(ROOT / "exercises" / path.name, 4)
-        stubs = [m for c in ex.cells if c.cell_type == "code" for m in re.findall(r"Exercise (\d+\.\d+)", c.source)]
-        calls = [m for c in ex.cells if c.cell_type == "code" for m in re.findall(r"\b(check_\w+)\(", c.source)]
-        assert stubs, f"{path.name} has no exercises"
-        assert [getattr(checks, name).exercise for name in calls] == stubs, path.name
+def test_every_exercise_notebook_matches_the_registry():
+    """In each exercise notebook, in the registry's order: the stub of the registered function with the
+    registered number, then a call of the registered check on the registered answer, which reports
+    that number."""
+    seen = []
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        ex = nbformat.read(path, 4)
+        code = "\n".join(c.source for c in ex.cells if c.cell_type == "code")
+        stubs = re.findall(r'Exercise (\d+\.\d+): write the body of (\w+)\(\)', code)
+        calls = re.findall(r"\b(check_\w+)\((\w+)", code)
+        rows = registry.of_chapter(course.chapter_of(path))
+        assert rows, f"{path.name} has no exercises in the registry"
+        assert stubs == [(row.number, row.stub_name) for row in rows], path.name
+        assert calls == [(row.check, row.answer) for row in rows], path.name
+        assert [getattr(checks, row.check).exercise for row in rows] == [row.number for row in rows]
+        seen += rows
+    assert seen == list(EXERCISES), "every registered exercise is in an exercise notebook"
+
+
+def test_the_registry_is_well_formed():
+    numbers = [ex.number for ex in EXERCISES]
+    assert len(set(numbers)) == len(numbers)
+    assert all(ex.points > 0 for ex in EXERCISES)
+    assert {ex.check for ex in EXERCISES} == {name for name in checks.__all__ if name.startswith("check_")}
+    for ex in EXERCISES:
+        if ex.drill_of:
+            assert getattr(checks, ex.check).same_as == ex.drill_of and ex.minutes > 0
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*.ipynb")), ids=lambda p: p.name)

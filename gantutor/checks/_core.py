@@ -3,40 +3,59 @@ learner's function safely, recognising known mistakes, and the loss-checking loo
 """
 from __future__ import annotations
 
+import contextlib
+import random
 from contextvars import ContextVar
 from functools import wraps
 
+import numpy as np
 import torch
 
-_RELABEL: ContextVar[str | None] = ContextVar("relabel", default=None)  # set while a check runs as a drill
+from gantutor.checks import registry
+
+_LABEL: ContextVar[str | None] = ContextVar("exercise", default=None)  # the number of the check that runs now
 
 
 class CheckFailure(AssertionError):
     """A learner's answer is wrong; the message says how."""
 
 
-def exercise(ident: str):
-    """Mark a check with the exercise it checks ("1.2"); a test matches it to the notebooks."""
-    def mark(check):
-        check.exercise = ident
-        return check
-    return mark
+def _running_as(number: str, check, fn, *, override: bool):
+    token = _LABEL.set(number if override else (_LABEL.get() or number))
+    try:
+        return check(fn)
+    finally:
+        _LABEL.reset(token)
 
 
-def as_drill(check, ident: str, minutes: int):
-    """The same check, reporting as exercise ``ident`` (the interview drills of chapter 8 reuse the chapters' checks).
+def exercise(check):
+    """Make ``check`` the check of its row in the exercise registry (looked up by the check's name):
+    while it runs, its messages carry that row's number."""
+    entry = registry.by_check(check.__name__)
 
-    ``minutes`` is the time an interviewer would give; the drill's docstring states it.
-    """
+    @wraps(check)
+    def run(fn):
+        return _running_as(entry.number, check, fn, override=False)
+    run.exercise = entry.number
+    run.__doc__ = f"{'Drill' if entry.chapter == 8 else 'Exercise'} {entry.number}: {check.__doc__}"
+    return run
+
+
+def as_drill(check, name: str):
+    """The chapter check ``check``, reporting as the drill registered under ``name`` (the interview
+    drills of chapter 8 reuse the chapters' checks: same cases and hints, the drill's number)."""
+    entry = registry.by_check(name)
+    if entry.drill_of != check.exercise:
+        raise ValueError(f"the registry says drill {entry.number} reuses exercise {entry.drill_of or '(none)'}, "
+                         f"not {check.exercise}")
+
     @wraps(check)
     def drill(fn):
-        token = _RELABEL.set(ident)
-        try:
-            return check(fn)
-        finally:
-            _RELABEL.reset(token)
-    drill.exercise, drill.minutes, drill.same_as = ident, minutes, check.exercise
-    drill.__doc__ = f"Drill {ident} (about {minutes} min), checked as exercise {check.exercise}: {check.__doc__}"
+        return _running_as(entry.number, check, fn, override=True)
+    drill.__name__ = drill.__qualname__ = name
+    drill.exercise, drill.minutes, drill.same_as = entry.number, entry.minutes, check.exercise
+    drill.__doc__ = (f"Drill {entry.number} (about {entry.minutes} min), checked as exercise {check.exercise}: "
+                     f"{check.__wrapped__.__doc__}")
     return drill
 
 
@@ -51,8 +70,11 @@ def show_failure(check, answer) -> CheckFailure:
     raise AssertionError(f"{check.__name__} accepted an answer that was shown as wrong")
 
 
-def _label(exercise: str) -> str:
-    return _RELABEL.get() or exercise
+def _label() -> str:
+    number = _LABEL.get()
+    if number is None:
+        raise RuntimeError("a check's helper ran outside a check: decorate the check with @exercise")
+    return number
 
 
 def _fmt(x) -> str:
@@ -65,8 +87,8 @@ def _fmt(x) -> str:
     return repr(x)
 
 
-def _fail(exercise: str, problem: str, *, inputs=None, expected=None, actual=None, hint=None):
-    lines = [f"Exercise {_label(exercise)}: {problem}"]
+def _fail(problem: str, *, inputs=None, expected=None, actual=None, hint=None):
+    lines = [f"Exercise {_label()}: {problem}"]
     for label, value in (("input", inputs), ("expected", expected), ("actual", actual)):
         if value is not None:
             text = "; ".join(f"{k} = {_fmt(v)}" for k, v in value.items()) if isinstance(value, dict) else _fmt(value)
@@ -76,74 +98,118 @@ def _fail(exercise: str, problem: str, *, inputs=None, expected=None, actual=Non
     raise CheckFailure("\n".join(lines))
 
 
-def _passed(exercise: str, message: str) -> None:
-    print(f"✔ Exercise {_label(exercise)} passed: {message}")
+def _passed(message: str) -> None:
+    print(f"✔ Exercise {_label()} passed: {message}")
 
 
-def _call(fn, exercise: str, *args, inputs: dict | None = None):
+def _call(fn, *args, inputs: dict | None = None):
     """Call the learner's function; turn 'not done yet' and crashes into clear messages."""
     if not callable(fn):
         raise TypeError(
-            f"Exercise {_label(exercise)}: pass your function itself, e.g. check(my_fn), not its result "
+            f"Exercise {_label()}: pass your function itself, e.g. check(my_fn), not its result "
             f"(got a {type(fn).__name__})"
         )
     try:
         return fn(*args)
     except NotImplementedError:
         raise NotImplementedError(
-            f"Exercise {_label(exercise)} is not done yet: replace the `raise NotImplementedError(...)` line "
+            f"Exercise {_label()} is not done yet: replace the `raise NotImplementedError(...)` line "
             "with your code, run that cell, then run this check again."
         ) from None
     except Exception as err:
-        _fail(exercise, f"your function raised {type(err).__name__}: {err}",
+        _fail(f"your function raised {type(err).__name__}: {err}",
               inputs=inputs or {f"argument {i + 1}": a for i, a in enumerate(args) if isinstance(a, (torch.Tensor, int, float))},
               hint="the traceback above shows the line in your code that failed")
 
 
-def _diagnose(actual, mistakes, atol=1e-5):
-    """The hint of the first known mistake whose value matches ``actual``, else None."""
+def _diagnose(actual: torch.Tensor, mistakes, atol: float = 1e-5):
+    """The hint of the first known mistake whose value has ``actual``'s shape and values, else None.
+
+    ``mistakes`` holds (value, hint) pairs; a value may be a function that computes the wrong answer
+    lazily, and one that cannot be computed on this case (e.g. shapes that do not fit) is skipped.
+    """
     for value, hint in mistakes:
-        if torch.allclose(actual.double(), torch.as_tensor(value).double(), atol=atol, equal_nan=True):
+        if callable(value):
+            try:
+                value = value()
+            except (RuntimeError, ValueError, IndexError):
+                continue
+        value = torch.as_tensor(value)
+        if value.shape == actual.shape and torch.allclose(actual.detach().double(), value.detach().double(),
+                                                          atol=atol, rtol=1e-5, equal_nan=True):
             return hint
     return None
 
 
-def _scalar_loss(out, exercise: str, inputs: dict):
+def _missing_grad(out: torch.Tensor, tensors: dict) -> list[str]:
+    """The names of the inputs that ``out`` sends no gradient to."""
+    if not out.requires_grad:
+        return list(tensors)
+    grads = torch.autograd.grad(out.sum(), list(tensors.values()), allow_unused=True)
+    return [name for name, g in zip(tensors, grads) if g is None or not g.abs().sum()]
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    """Seed torch's, Python's and NumPy's global generators, and give them back their state afterwards."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+
+def _scalar_loss(out, inputs: dict):
     if not isinstance(out, torch.Tensor):
-        _fail(exercise, f"returned a {type(out).__name__}, not a tensor", inputs=inputs,
+        _fail(f"returned a {type(out).__name__}, not a tensor", inputs=inputs,
               hint="keep the loss a torch tensor (no .item(), float() or numpy) so that .backward() works")
     if out.numel() != 1:
-        _fail(exercise, f"returned shape {tuple(out.shape)}, not a scalar", inputs=inputs,
+        _fail(f"returned shape {tuple(out.shape)}, not a scalar", inputs=inputs,
               hint="a loss is one number: average over the batch with .mean()")
     return out.reshape(())
 
 
-def _loss_cases(generator: torch.Generator):
-    """Hidden logits: ordinary, zero, and extreme (a confident D) ones."""
-    yield torch.randn(8, generator=generator, dtype=torch.float64) * 2, torch.randn(8, generator=generator, dtype=torch.float64) * 2
-    yield torch.zeros(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
-    yield torch.tensor([80.0, -80.0, 5.0], dtype=torch.float64), torch.tensor([-120.0, 90.0, 0.5], dtype=torch.float64)
+def _logit_cases(n_args: int):
+    """Hidden logits: ordinary, zero, and extreme (a confident D) ones, by argument name."""
+    gen = torch.Generator().manual_seed(1234)
+    pairs = [(torch.randn(8, generator=gen, dtype=torch.float64) * 2, torch.randn(8, generator=gen, dtype=torch.float64) * 2),
+             (torch.zeros(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)),
+             (torch.tensor([80.0, -80.0, 5.0], dtype=torch.float64), torch.tensor([-120.0, 90.0, 0.5], dtype=torch.float64))]
+    names = ("logits_real", "logits_fake")[-n_args:]
+    return [dict(zip(names, pair[-n_args:])) for pair in pairs]
 
 
 _UNSTABLE = ("the loss is not finite for confident logits (|l| ≈ 100): log(sigmoid(l)) underflows to log(0). "
              "Use the stable forms -log σ(l) = F.softplus(-l) and -log(1 - σ(l)) = F.softplus(l), "
              "or F.binary_cross_entropy_with_logits")
+_NO_GRAD = "build the loss from the input tensors with torch operations (no .item(), float(), numpy or .detach())"
 
 
-def _check_loss(fn, exercise: str, reference, mistakes, formula: str, n_args: int) -> None:
-    """Shared driver of the loss checks: reference values, stability, gradient, known mistakes."""
-    gen = torch.Generator().manual_seed(1234)
-    for case in _loss_cases(gen):
-        args = [a.clone().requires_grad_(True) for a in case[-n_args:]]
-        inputs = dict(zip(("logits_real", "logits_fake")[-n_args:], args))
-        out = _scalar_loss(_call(fn, exercise, *args, inputs=inputs), exercise, inputs)
-        expected = reference(*[a.detach() for a in args])
+def _check_loss(fn, reference, mistakes, formula: str, *, n_args: int | None = None, cases=None, trained=None,
+                unstable: str = _UNSTABLE, no_grad: str = _NO_GRAD) -> None:
+    """The shared driver of the loss checks: reference values, stability, gradient, known mistakes.
+
+    ``cases`` are dicts of fn's arguments by name, in order (by default the hidden logits, for a loss of
+    ``n_args`` logits); ``mistakes`` are (fn of the same arguments, hint); ``trained`` names the inputs
+    the loss must send gradient to (by default all of them).
+    """
+    for case in cases if cases is not None else _logit_cases(n_args):
+        names = trained if trained is not None else tuple(case)
+        args = {k: v.clone().requires_grad_(k in names) if isinstance(v, torch.Tensor) else v for k, v in case.items()}
+        out = _scalar_loss(_call(fn, *args.values(), inputs=args), args)
+        plain = [v.detach() if isinstance(v, torch.Tensor) else v for v in args.values()]
+        expected = reference(*plain)
         if not torch.isfinite(out):
-            _fail(exercise, "the loss is inf or NaN", inputs=inputs, expected=float(expected), actual=out.item(), hint=_UNSTABLE)
-        if not torch.allclose(out.double(), expected.double(), atol=1e-5, rtol=1e-5):
-            hint = _diagnose(out.detach(), [(m(*[a.detach() for a in args]), h) for m, h in mistakes])
-            _fail(exercise, "wrong value", inputs=inputs, expected=float(expected), actual=out.item(),
+            _fail("the loss is inf or NaN", inputs=args, expected=float(expected), actual=out.item(), hint=unstable)
+        if not torch.allclose(out.detach().double(), expected.double(), atol=1e-5, rtol=1e-5):
+            hint = _diagnose(out.reshape(()), [(lambda m=m: m(*plain).reshape(()), h) for m, h in mistakes])
+            _fail("wrong value", inputs=args, expected=float(expected), actual=out.item(),
                   hint=hint or f"the formula is {formula}")
-        if not out.requires_grad:
-            _fail(exercise, "the loss does not depend on the logits through autograd", inputs=inputs,
-                  hint="build the loss from the input tensors with torch operations (no .item(), numpy or .detach())")
+        missing = _missing_grad(out, {k: args[k] for k in names})
+        if missing:
+            _fail(f"the loss sends no gradient to {' and '.join(missing)}", inputs=args, hint=no_grad)

@@ -17,12 +17,12 @@ from gantutor.checks.minimax import check_training_step
 from gantutor.checks.pruning import check_global_magnitude_mask
 from gantutor.checks.translation import check_cycle_consistency_loss
 
-check_drill_training_step = as_drill(check_training_step, "8.1", minutes=10)
-check_drill_global_pruning = as_drill(check_global_magnitude_mask, "8.2", minutes=10)
-check_drill_gradient_penalty = as_drill(check_image_gradient_penalty, "8.3", minutes=10)
-check_drill_cycle_loss = as_drill(check_cycle_consistency_loss, "8.4", minutes=5)
-check_drill_frechet_distance = as_drill(check_frechet_distance, "8.5", minutes=15)
-check_drill_fixed_training_step = as_drill(check_training_step, "8.7", minutes=10)
+check_drill_training_step = as_drill(check_training_step, "check_drill_training_step")
+check_drill_global_pruning = as_drill(check_global_magnitude_mask, "check_drill_global_pruning")
+check_drill_gradient_penalty = as_drill(check_image_gradient_penalty, "check_drill_gradient_penalty")
+check_drill_cycle_loss = as_drill(check_cycle_consistency_loss, "check_drill_cycle_loss")
+check_drill_frechet_distance = as_drill(check_frechet_distance, "check_drill_frechet_distance")
+check_drill_fixed_training_step = as_drill(check_training_step, "check_drill_fixed_training_step")
 
 
 def _mlp(seed: int) -> nn.Sequential:
@@ -39,16 +39,15 @@ def _smallest_rows(layer: nn.Linear, amount: float) -> set[int]:
     return set(torch.argsort(norms)[: round(amount * len(norms))].tolist())
 
 
-@exercise("8.6")
+@exercise
 def check_prune_rows(fn) -> None:
-    """Drill 8.6: ``fn(model, amount)`` zeroes, in every ``nn.Linear``, the fraction ``amount`` of output rows
+    """``fn(model, amount)`` zeroes, in every ``nn.Linear``, the fraction ``amount`` of output rows
     with the smallest L2 norm, so that they stay zero while the model trains on; returns the model."""
-    ex = "8.6"
     for amount in (0.5, 0.25, 0.0):
         model = _mlp(86)
         dense = copy.deepcopy(model)
         inputs = {"model": "Linear(5→12) → Linear(12→8) → Linear(8→3), random weights", "amount": amount}
-        out = _call(fn, ex, model, amount, inputs=inputs)
+        out = _call(fn, model, amount, inputs=inputs)
         model = out if isinstance(out, nn.Module) else model
         layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
         for k, (layer, ref) in enumerate(zip(layers, [m for m in dense.modules() if isinstance(m, nn.Linear)])):
@@ -65,7 +64,7 @@ def check_prune_rows(fn) -> None:
                         "here, whatever the scale of the weights (an absolute threshold removes a different share per layer)")
             else:
                 hint = "rank the rows by their L2 norm, torch.norm(weight, dim=1), and zero the smallest"
-            _fail(ex, f"layer {k} (Linear {ref.in_features}→{ref.out_features}) has the wrong rows zeroed", inputs=inputs,
+            _fail(f"layer {k} (Linear {ref.in_features}→{ref.out_features}) has the wrong rows zeroed", inputs=inputs,
                   expected=f"rows {sorted(expected)}", actual=f"rows {sorted(zeroed)}", hint=hint)
         opt = torch.optim.Adam(model.parameters(), lr=0.05)
         for _ in range(2):
@@ -75,8 +74,8 @@ def check_prune_rows(fn) -> None:
         moved = [k for k, layer in enumerate(layers) if _zero_rows(layer) != _smallest_rows(
             [m for m in dense.modules() if isinstance(m, nn.Linear)][k], amount)]
         if moved:
-            _fail(ex, f"after two Adam steps the pruned rows of layer {moved[0]} are no longer zero", inputs=inputs,
+            _fail(f"after two Adam steps the pruned rows of layer {moved[0]} are no longer zero", inputs=inputs,
                   hint="zeros written into weight.data do not last: the next optimiser step moves them (the source "
                        "article's second bug). Keep a mask that is applied at every forward pass, e.g. "
                        "torch.nn.utils.prune.custom_from_mask or prune.ln_structured")
-    _passed(ex, "the smallest rows go, in every layer, and stay gone while training.")
+    _passed("the smallest rows go, in every layer, and stay gone while training.")

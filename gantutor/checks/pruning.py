@@ -31,19 +31,18 @@ def _per_layer_masks(weights, amount):
     return [_keep_top(w.abs().flatten(), w.numel() - round(amount * w.numel())).view_as(w) for w in weights]
 
 
-@exercise("7.1")
+@exercise
 def check_global_magnitude_mask(fn) -> None:
-    """Exercise 7.1: ``fn(weights, amount)`` → one 0/1 mask per weight tensor that zeroes the
+    """``fn(weights, amount)`` → one 0/1 mask per weight tensor that zeroes the
     fraction ``amount`` of all the weights with the smallest |w|, ranked together."""
-    ex = "7.1"
     gen = torch.Generator().manual_seed(71)
     weights = [torch.randn(6, 5, generator=gen) * 0.1, torch.randn(4, 3, 3, 3, generator=gen), torch.randn(10, generator=gen) * 3]
     for amount in (0.5, 0.8):
         inputs = {"shapes": [tuple(w.shape) for w in weights], "amount": amount}
-        out = _call(fn, ex, [w.clone() for w in weights], amount, inputs=inputs)
+        out = _call(fn, [w.clone() for w in weights], amount, inputs=inputs)
         if not isinstance(out, (list, tuple)) or len(out) != len(weights) or any(
                 not isinstance(m, torch.Tensor) or m.shape != w.shape for m, w in zip(out, weights)):
-            _fail(ex, "return a list with one mask per weight tensor, each of that tensor's shape", inputs=inputs,
+            _fail("return a list with one mask per weight tensor, each of that tensor's shape", inputs=inputs,
                   hint="split the global mask back with .split([w.numel() for w in weights]) and .view_as(w)")
         got = torch.cat([m.detach().flatten().float() for m in out])
         expected = torch.cat([m.flatten() for m in _global_masks(weights, amount)])
@@ -59,9 +58,9 @@ def check_global_magnitude_mask(fn) -> None:
             ]
             hint = next((h for masks, h in known if torch.equal(got, torch.cat([m.flatten() for m in masks]))),
                         "concatenate |w| of all tensors, keep the round((1 − amount)·n) largest, split back")
-            _fail(ex, f"wrong mask: {int(got.sum())} weights kept, {int(expected.sum())} expected, "
+            _fail(f"wrong mask: {int(got.sum())} weights kept, {int(expected.sum())} expected, "
                   f"{int((got != expected).sum())} entries differ", inputs=inputs, hint=hint)
-    _passed(ex, "the largest |w| kept across all layers, at 50 % and 80 %.")
+    _passed("the largest |w| kept across all layers, at 50 % and 80 %.")
 
 
 def _cubic(t, t0, t1, s_i, s_f):
@@ -69,18 +68,17 @@ def _cubic(t, t0, t1, s_i, s_f):
     return s_f + (s_i - s_f) * (1 - p) ** 3
 
 
-@exercise("7.2")
+@exercise
 def check_cubic_schedule(fn) -> None:
-    """Exercise 7.2: ``fn(step, start_step, end_step, initial_sparsity, final_sparsity)`` → Zhu & Gupta's s_t."""
-    ex = "7.2"
+    """``fn(step, start_step, end_step, initial_sparsity, final_sparsity)`` → Zhu & Gupta's s_t."""
     for args in [(0, 100, 1100, 0.0, 0.9), (100, 100, 1100, 0.0, 0.9), (350, 100, 1100, 0.0, 0.9), (600, 100, 1100, 0.1, 0.9),
                  (1100, 100, 1100, 0.0, 0.9), (5000, 100, 1100, 0.0, 0.9)]:
         inputs = dict(zip(("step", "start_step", "end_step", "initial_sparsity", "final_sparsity"), args))
-        out = _call(fn, ex, *args, inputs=inputs)
+        out = _call(fn, *args, inputs=inputs)
         if isinstance(out, torch.Tensor) and out.numel() == 1:
             out = out.item()
         if isinstance(out, bool) or not isinstance(out, numbers.Real):
-            _fail(ex, f"returned a {type(out).__name__}, not a number", inputs=inputs, hint="return s_t as a float")
+            _fail(f"returned a {type(out).__name__}, not a number", inputs=inputs, hint="return s_t as a float")
         expected = _cubic(*args)
         if abs(out - expected) > 1e-6:
             t, t0, t1, s_i, s_f = args
@@ -96,8 +94,8 @@ def check_cubic_schedule(fn) -> None:
             ]
             hint = next((h for v, h in known if abs(out - v) < 1e-6),
                         "s_t = s_f + (s_i − s_f)·(1 − (t − t0)/(n·Δt))³ with the fraction clamped to [0, 1]")
-            _fail(ex, "wrong sparsity", inputs=inputs, expected=expected, actual=float(out), hint=hint)
-    _passed(ex, "s_i before the start, the cubic in between, s_f from the end step on.")
+            _fail("wrong sparsity", inputs=inputs, expected=expected, actual=float(out), hint=hint)
+    _passed("s_i before the start, the cubic in between, s_f from the end step on.")
 
 
 def _conv_pair(gen):
@@ -109,20 +107,19 @@ def _conv_pair(gen):
     return first, second
 
 
-@exercise("7.3")
+@exercise
 def check_remove_channels(fn) -> None:
-    """Exercise 7.3: ``fn(conv1, conv2, keep)`` → (new_conv1, new_conv2): conv1 producing only the
+    """``fn(conv1, conv2, keep)`` → (new_conv1, new_conv2): conv1 producing only the
     output channels ``keep``, conv2 reading only those; the pair computes what the original
     computes with the other channels of conv1 zeroed."""
-    ex = "7.3"
     gen = torch.Generator().manual_seed(73)
     conv1, conv2 = _conv_pair(gen)
     keep = torch.tensor([0, 2, 5])
     x = torch.randn(2, 3, 5, 5, generator=gen)
     inputs = {"conv1": "Conv2d(3, 6, 3)", "conv2": "Conv2d(6, 4, 3)", "keep": keep}
-    out = _call(fn, ex, conv1, conv2, keep.clone(), inputs=inputs)
+    out = _call(fn, conv1, conv2, keep.clone(), inputs=inputs)
     if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(m, nn.Conv2d) for m in out):
-        _fail(ex, "return the two new layers, (new_conv1, new_conv2), both nn.Conv2d", inputs=inputs)
+        _fail("return the two new layers, (new_conv1, new_conv2), both nn.Conv2d", inputs=inputs)
     new1, new2 = out
     shapes = (tuple(new1.weight.shape), tuple(new2.weight.shape))
     if shapes != ((3, 3, 3, 3), (4, 3, 3, 3)):
@@ -131,7 +128,7 @@ def check_remove_channels(fn) -> None:
                  ((3, 3, 3, 3), (3, 6, 3, 3)): "you cut conv2's *output* channels (dim 0); the removed channels are its "
                                                "inputs: index dim 1",
                  ((3, 3, 3, 3), (4, 3, 3, 3)): ""}
-        _fail(ex, "wrong weight shapes", inputs=inputs, expected="conv1 (3, 3, 3, 3), conv2 (4, 3, 3, 3)", actual=str(shapes),
+        _fail("wrong weight shapes", inputs=inputs, expected="conv1 (3, 3, 3, 3), conv2 (4, 3, 3, 3)", actual=str(shapes),
               hint=hints.get(shapes, "conv1.weight[keep] and conv2.weight[:, keep]; update in/out_channels"))
     with torch.no_grad():
         zeroed = nn.Conv2d(3, 6, 3, padding=1)
@@ -147,30 +144,29 @@ def check_remove_channels(fn) -> None:
                 hint = "conv1's bias has one entry per output channel: keep bias[keep] too"
             else:
                 hint = "keep conv1.weight[keep] (output axis 0) and conv2.weight[:, keep] (input axis 1), in keep's order"
-            _fail(ex, "the pruned pair does not compute what the zeroed original computes", inputs=inputs,
+            _fail("the pruned pair does not compute what the zeroed original computes", inputs=inputs,
                   expected=expected, actual=actual, hint=hint)
     if new1.out_channels != 3 or new2.in_channels != 3:
-        _fail(ex, "the weights are right but the layers' attributes still say the old sizes", inputs=inputs,
+        _fail("the weights are right but the layers' attributes still say the old sizes", inputs=inputs,
               expected="new_conv1.out_channels == 3 and new_conv2.in_channels == 3",
               actual=f"{new1.out_channels} and {new2.in_channels}", hint="build new nn.Conv2d layers of the new sizes")
-    _passed(ex, "3 of 6 channels removed for real: same output as zeroing them, half the weights of the pair.")
+    _passed("3 of 6 channels removed for real: same output as zeroing them, half the weights of the pair.")
 
 
-@exercise("7.4")
+@exercise
 def check_low_rank(fn) -> None:
-    """Exercise 7.4: ``fn(W, rank)`` → (A, B), A (m × r), B (r × n), with A @ B the best rank-r approximation of W."""
-    ex = "7.4"
+    """``fn(W, rank)`` → (A, B), A (m × r), B (r × n), with A @ B the best rank-r approximation of W."""
     gen = torch.Generator().manual_seed(74)
     W = torch.randn(8, 6, generator=gen, dtype=torch.float64)
     U, S, Vh = torch.linalg.svd(W, full_matrices=False)
     for rank in (1, 3):
         inputs = {"W": W, "rank": rank}
-        out = _call(fn, ex, W.clone(), rank, inputs=inputs)
+        out = _call(fn, W.clone(), rank, inputs=inputs)
         if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(t, torch.Tensor) for t in out):
-            _fail(ex, "return the two factors (A, B)", inputs=inputs)
+            _fail("return the two factors (A, B)", inputs=inputs)
         A, B = (t.detach().double() for t in out)
         if A.shape != (8, rank) or B.shape != (rank, 6):
-            _fail(ex, "wrong factor shapes", inputs=inputs, expected=f"A (8, {rank}), B ({rank}, 6)",
+            _fail("wrong factor shapes", inputs=inputs, expected=f"A (8, {rank}), B ({rank}, 6)",
                   actual=f"A {tuple(A.shape)}, B {tuple(B.shape)}", hint="A = U[:, :r]·Σ[:r], B = Vh[:r] (or split √Σ)")
         expected = U[:, :rank] @ torch.diag(S[:rank]) @ Vh[:rank]
         if not torch.allclose(A @ B, expected, atol=1e-6):
@@ -181,15 +177,14 @@ def check_low_rank(fn) -> None:
                       "right singular vectors): take Vh[:r], not Vh[:, :r].T")]
             hint = next((h for v, h in known if v.shape == (8, 6) and torch.allclose(A @ B, v, atol=1e-6)),
                         "U, S, Vh = torch.linalg.svd(W, full_matrices=False); A = U[:, :r] * S[:r]; B = Vh[:r]")
-            _fail(ex, "A @ B is not the best rank-r approximation", inputs=inputs, expected=expected, actual=A @ B, hint=hint)
-    _passed(ex, "A @ B is W's truncated SVD; its error is the norm of the dropped singular values (Eckart–Young).")
+            _fail("A @ B is not the best rank-r approximation", inputs=inputs, expected=expected, actual=A @ B, hint=hint)
+    _passed("A @ B is W's truncated SVD; its error is the norm of the dropped singular values (Eckart–Young).")
 
 
-@exercise("7.5")
+@exercise
 def check_count_macs(fn) -> None:
-    """Exercise 7.5: ``fn(model, input_shape)`` → multiply-accumulates of one forward pass of the
+    """``fn(model, input_shape)`` → multiply-accumulates of one forward pass of the
     Linear / Conv2d / ConvTranspose2d layers (batch included)."""
-    ex = "7.5"
     cases = [
         ("Conv2d(3, 8, 3, padding=1)", nn.Conv2d(3, 8, 3, padding=1), (2, 3, 6, 6)),
         ("Linear(10, 4)", nn.Linear(10, 4), (3, 10)),
@@ -200,7 +195,7 @@ def check_count_macs(fn) -> None:
     ]
     for name, model, shape in cases:
         inputs = {"model": name, "input_shape": shape}
-        out = _call(fn, ex, model, shape, inputs=inputs)
+        out = _call(fn, model, shape, inputs=inputs)
         if isinstance(out, torch.Tensor) and out.numel() == 1:
             out = out.item()
         expected = count_macs(model, shape)
@@ -217,5 +212,5 @@ def check_count_macs(fn) -> None:
             else:
                 hint = ("Linear: B·in·out; Conv2d: B·H_out·W_out·C_out·C_in·k² — run the model on torch.zeros(shape) "
                         "with forward hooks to get each layer's input and output shapes")
-            _fail(ex, "wrong count", inputs=inputs, expected=expected, actual=out, hint=hint)
-    _passed(ex, "Linear, strided Conv2d, ConvTranspose2d and a small generator all counted right.")
+            _fail("wrong count", inputs=inputs, expected=expected, actual=out, hint=hint)
+    _passed("Linear, strided Conv2d, ConvTranspose2d and a small generator all counted right.")
