@@ -34,7 +34,7 @@ from gantutor.metrics import class_histogram, fid, kl_to_uniform
 from gantutor.train import EMA, History, generate
 from image_gans import N, VARIANTS, train
 
-LOSSES = ("nonsaturating", "minimax")
+LOSSES = {"nonsaturating": "non-saturating", "minimax": "minimax"}  # row name -> gantutor.losses.LOSSES name
 EMA_DECAY = 0.999
 SPACES = ("conv", "hidden")
 
@@ -72,7 +72,7 @@ def scored(G, test, floors: dict, seed: int, save=None) -> dict:
 
 def run(loss: str, seed: int, test, floors: dict, out=None) -> dict:
     variant = VARIANTS["dcgan"]
-    variant = type(variant)(**{**vars(variant), "loss": loss})
+    variant = type(variant)(**{**vars(variant), "loss": LOSSES[loss]})
     ema, history = _EMAOfG(EMA_DECAY), History()
     G, _ = train(variant, seed, callbacks=[ema], history=history)  # the recipe's time is image_gans.py's to measure
     extra = saturation(history)

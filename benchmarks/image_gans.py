@@ -42,17 +42,6 @@ from gantutor.models import DCGANDiscriminator, DCGANGenerator, InstanceNoise
 from gantutor.train import DCGAN_RECIPE, EMA, adam, generate, save_checkpoint, train_gan
 
 N = 1000  # samples scored per variant, = the test split's size
-LOSSES = {  # name -> (D's loss, G's loss, extra train_gan options)
-    "nonsaturating": (losses.discriminator_loss, losses.generator_loss_nonsaturating, {}),
-    "minimax": (losses.discriminator_loss, losses.generator_loss_minimax, {}),
-    "lsgan": (losses.ls_discriminator_loss, losses.ls_generator_loss, {}),
-    "hinge": (losses.hinge_discriminator_loss, losses.hinge_generator_loss, {}),
-    "wgan_clip": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss, {"d_clip": 0.01}),
-    "wgan_gp": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss,
-                {"d_penalty": lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake)}),
-}
-
-
 OPTIMIZERS = {  # name -> (module, lr, betas) -> optimiser
     "adam": adam,
     "rmsprop": lambda module, lr, betas: torch.optim.RMSprop(module.parameters(), lr=lr),  # the WGAN paper's; no betas
@@ -63,13 +52,13 @@ OPTIMIZERS = {  # name -> (module, lr, betas) -> optimiser
 class Variant:
     """One row: the loss, and what differs from the course's recipe."""
 
-    loss: str = "nonsaturating"
+    loss: str = "non-saturating"  # a name in gantutor.losses.LOSSES
     conditional: bool = False
-    num_steps: int = DCGAN_RECIPE["num_steps"]
-    batch_size: int = DCGAN_RECIPE["batch_size"]
-    lr: float = DCGAN_RECIPE["lr"]
-    betas: tuple = DCGAN_RECIPE["betas"]
-    lr_decay: bool = DCGAN_RECIPE["lr_decay"]
+    num_steps: int = DCGAN_RECIPE.num_steps
+    batch_size: int = DCGAN_RECIPE.batch_size
+    lr: float = DCGAN_RECIPE.lr
+    betas: tuple = DCGAN_RECIPE.betas
+    lr_decay: bool = DCGAN_RECIPE.lr_decay
     d_batch_norm: bool = False
     d_minibatch_std: bool = True
     d_spectral_norm: bool = False
@@ -93,16 +82,16 @@ VARIANTS = {
     # the recipe with BatchNorm in D: chapter 4's question, at the full budget
     "dcgan_bn_d": Variant(d_batch_norm=True),
     "minimax": Variant(loss="minimax"),
-    "lsgan": Variant(loss="lsgan"),
+    "lsgan": Variant(loss="least squares"),
     "hinge": Variant(loss="hinge"),
-    "wgan_clip": Variant(loss="wgan_clip"),
-    "wgan_gp": Variant(loss="wgan_gp", betas=(0.0, 0.9)),
+    "wgan_clip": Variant(loss="wasserstein (clipped)"),
+    "wgan_gp": Variant(loss="wasserstein-gp", betas=(0.0, 0.9)),
     # the two WGANs on their papers' recipes: 5 critic steps per G step, RMSProp 5e-5 with clipping (Arjovsky et al.,
     # 2017, Algorithm 1), Adam 1e-4, betas (0, 0.9) with the penalty (Gulrajani et al., 2017, Algorithm 1); no decay;
     # fewer G steps, for about the training time of the rows above
-    "wgan_clip_paper": Variant(loss="wgan_clip", optimizer="rmsprop", lr=5e-5, lr_decay=False, num_steps=1200,
+    "wgan_clip_paper": Variant(loss="wasserstein (clipped)", optimizer="rmsprop", lr=5e-5, lr_decay=False, num_steps=1200,
                                options={"d_steps": 5}),
-    "wgan_gp_paper": Variant(loss="wgan_gp", lr=1e-4, betas=(0.0, 0.9), lr_decay=False, num_steps=900,
+    "wgan_gp_paper": Variant(loss="wasserstein-gp", lr=1e-4, betas=(0.0, 0.9), lr_decay=False, num_steps=900,
                              options={"d_steps": 5}),
     # SN-GAN (Miyato et al., 2018): spectral normalisation in D with the hinge loss
     "sngan": Variant(loss="hinge", d_spectral_norm=True),
@@ -133,13 +122,14 @@ def _naive_bce_g(logits_fake):
     return torch.nn.functional.binary_cross_entropy(p, torch.ones_like(p))
 
 
-def _losses(variant: Variant):
-    d_loss, g_loss, extra = LOSSES[variant.loss]
+def _losses(variant: Variant) -> dict:
+    """train_gan's loss settings: the registry's loss, with the training-tips ablations' replacements."""
+    settings = {"loss": variant.loss}
     if variant.naive_bce:
-        d_loss, g_loss = _naive_bce_d, _naive_bce_g
+        settings |= {"d_loss": _naive_bce_d, "g_loss": _naive_bce_g}
     if variant.real_label < 1:
-        d_loss = functools.partial(losses.discriminator_loss, real_label=variant.real_label)
-    return d_loss, g_loss, extra
+        settings["d_loss"] = functools.partial(losses.discriminator_loss, real_label=variant.real_label)
+    return settings
 
 
 def train(variant: Variant, seed: int = 0, progress: bool = False, callbacks=(), history=None):
@@ -149,7 +139,6 @@ def train(variant: Variant, seed: int = 0, progress: bool = False, callbacks=(),
     seed_everything(seed)
     data = mnist("train")
     G, D = build(variant)
-    d_loss, g_loss, extra = _losses(variant)
     callbacks = list(callbacks)
     ema = EMA(G, variant.ema) if variant.ema else None
     if ema:
@@ -162,10 +151,10 @@ def train(variant: Variant, seed: int = 0, progress: bool = False, callbacks=(),
     else:
         sample = lambda n: scale(data.sample(n))  # noqa: E731
     start = time.perf_counter()
-    train_gan(G, D, sample, num_steps=variant.num_steps, batch_size=variant.batch_size, d_loss=d_loss, g_loss=g_loss,
+    train_gan(G, D, sample, num_steps=variant.num_steps, batch_size=variant.batch_size,
               opt_G=OPTIMIZERS[variant.optimizer](G, variant.lr, variant.betas),
               opt_D=OPTIMIZERS[variant.optimizer](D, variant.lr, variant.betas), lr_decay=variant.lr_decay,
-              callbacks=callbacks, history=history, progress=progress, **(extra | variant.options))
+              callbacks=callbacks, history=history, progress=progress, **(_losses(variant) | variant.options))
     seconds = time.perf_counter() - start
     G = ema.model if ema else G
     if variant.output == "sigmoid":  # score every variant on the same [−1, 1] scale

@@ -30,6 +30,7 @@ import copy
 import functools
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
@@ -56,9 +57,9 @@ def train(G=None, callbacks=(), g_loss=losses.generator_loss_nonsaturating, num_
     data = mnist("train")
     built, D = build(Variant())
     G = G if G is not None else built
-    recipe = DCGAN_RECIPE | ({"num_steps": num_steps} if num_steps else {})
+    recipe = replace(DCGAN_RECIPE, num_steps=num_steps or DCGAN_RECIPE.num_steps)
     start = time.perf_counter()
-    train_gan(G, D, data.sample, g_loss=g_loss, callbacks=list(callbacks), progress=False, **recipe)
+    train_gan(G, D, data.sample, recipe, g_loss=g_loss, callbacks=list(callbacks), progress=False)
     return G.eval(), D, time.perf_counter() - start
 
 
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
     torch.manual_seed(10_000)
     z = torch.randn(N, 64)
     score = lambda G: fid(generate(G, N, z=z, device="cpu"), test)  # noqa: E731
-    steps = args.steps or DCGAN_RECIPE["num_steps"]
+    steps = args.steps or DCGAN_RECIPE.num_steps
     schedule = {"start_step": int(SCHEDULE[0] * steps), "end_step": int(SCHEDULE[1] * steps), "every": max(1, steps // 90)}
     result = {}
 

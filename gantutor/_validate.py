@@ -47,3 +47,12 @@ def non_negative(value, name: str) -> float:
     if not value >= 0:  # also refuses NaN
         raise ValueError(f"{name} must be >= 0, got {value}")
     return float(value)
+
+
+def train_args(num_steps, batch_size, lr, d_steps=1) -> None:
+    """The settings every trainer takes: step and batch counts are positive integers, lr > 0."""
+    positive_int(num_steps, "num_steps")
+    positive_int(batch_size, "batch_size")
+    positive_int(d_steps, "d_steps")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")

@@ -16,6 +16,9 @@ counts as one sample of the mean.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 
@@ -149,6 +152,84 @@ def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)  # (N, ...)
     return grad.flatten(1).square().sum(dim=1).mean()
+
+
+# --- The registry: every named GAN objective, in one place -------------------------------------
+# train_gan(loss=…), the playground's drop-down, the benchmarks and chapter 5's table read it;
+# adding a loss means an entry here (and its test), nothing else.
+
+def wgan_gp_penalty(D, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP's term as added to the critic's loss: λ·gradient_penalty with the paper's λ = 10."""
+    return 10 * gradient_penalty(D, real, fake)
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    """A named GAN objective: D's loss, G's loss, a penalty added to D's loss, the training
+    settings that belong to it (passed on to ``train_gan``), its formulas and its source."""
+    name: str
+    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g_loss: Callable[[torch.Tensor], torch.Tensor]
+    d_formula: str
+    g_formula: str
+    source: str
+    penalty: Callable | None = None  # penalty(D, real, fake), added to D's loss
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+    def train_settings(self) -> dict:
+        """The keyword arguments of ``train_gan`` that this objective sets."""
+        return {"d_loss": self.d_loss, "g_loss": self.g_loss, "d_penalty": self.penalty, **self.settings}
+
+
+LOSSES: dict[str, GANLoss] = {}
+
+
+def register(loss: GANLoss) -> GANLoss:
+    """Add ``loss`` to the registry under its name (a name may be registered once)."""
+    if loss.name in LOSSES:
+        raise ValueError(f"a GAN loss named {loss.name!r} is already registered")
+    LOSSES[loss.name] = loss
+    return loss
+
+
+def get(name) -> GANLoss:
+    """The registered loss called ``name`` (a ``GANLoss`` is returned as it is)."""
+    if isinstance(name, GANLoss):
+        return name
+    if name not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))}; got {name!r}")
+    return LOSSES[name]
+
+
+for _loss in (
+    GANLoss("minimax", discriminator_loss, generator_loss_minimax, "−E[log D(x)] − E[log(1 − D(G(z)))]",
+            "E[log(1 − D(G(z)))]", "Goodfellow et al. 2014"),
+    GANLoss("non-saturating", discriminator_loss, generator_loss_nonsaturating, "−E[log D(x)] − E[log(1 − D(G(z)))]",
+            "−E[log D(G(z))]", "Goodfellow et al. 2014"),
+    GANLoss("least squares", ls_discriminator_loss, ls_generator_loss, "½E[(D(x) − 1)²] + ½E[D(G(z))²]",
+            "½E[(D(G(z)) − 1)²]", "Mao et al. 2017"),
+    GANLoss("hinge", hinge_discriminator_loss, hinge_generator_loss, "E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))]",
+            "−E[D(G(z))]", "Lim & Ye 2017; Miyato et al. 2018"),
+    GANLoss("wasserstein (clipped)", wasserstein_critic_loss, wasserstein_generator_loss, "E[D(G(z))] − E[D(x)]",
+            "−E[D(G(z))]", "Arjovsky et al. 2017", settings={"d_clip": 0.01}),
+    GANLoss("wasserstein-gp", wasserstein_critic_loss, wasserstein_generator_loss,
+            "E[D(G(z))] − E[D(x)] + 10·E[(‖∇D(x̂)‖ − 1)²]", "−E[D(G(z))]", "Gulrajani et al. 2017",
+            penalty=wgan_gp_penalty),
+):
+    register(_loss)
+
+
+def side_by_side(scores=(-5.0, 0.0, 2.0)) -> list[dict]:
+    """One row per registered loss: its formulas, and how hard its G loss pushes a fake that D scores
+    ``s`` (|∂L_G/∂s| for one sample) at each of ``scores``: near zero where D is confident means G
+    learns nothing there (the saturation of chapter 1)."""
+    s = torch.tensor(scores, dtype=torch.float64, requires_grad=True)
+    rows = []
+    for loss in LOSSES.values():
+        (grad,) = torch.autograd.grad(loss.g_loss(s) * len(s), s)  # per-sample gradient: undo the mean
+        rows.append({"loss": loss.name, "L_D": loss.d_formula, "L_G": loss.g_formula, "source": loss.source,
+                     **{f"push at s = {v:g}": abs(g) for v, g in zip(scores, grad.tolist())}})
+    return rows
 
 
 # --- Image-to-image translation (Isola et al., 2017; Zhu et al., 2017) ------------------------

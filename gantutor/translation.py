@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from gantutor._validate import non_negative, positive_int
+from gantutor._validate import non_negative, positive_int, train_args
 from gantutor.data import Translation, center_crop
 from gantutor.losses import (cycle_consistency_loss, discriminator_loss, identity_loss, ls_discriminator_loss,
                              ls_generator_loss, pix2pix_generator_loss)
 from gantutor.metrics import classify, fid, ssim
-from gantutor.train import History, _check_train_args, adam, end_of_step, frozen, linear_decay
+from gantutor.runs import adam
+from gantutor.train import History, frozen, prepare, run_loop
 
 
 class ImagePool:
@@ -171,20 +171,6 @@ def _check_data(data) -> Translation:
     return data
 
 
-def _loop(step_fn, num_steps: int, lr_decay: bool, optimisers, callbacks, G, D, progress: bool, desc: str):
-    """Call ``step_fn()`` → record ``num_steps`` times, into a TranslationHistory, as train_gan loops."""
-    schedules = [linear_decay(o, num_steps) for o in optimisers] if lr_decay else []
-    history = TranslationHistory()
-    bar = tqdm(range(num_steps), disable=not progress, desc=desc, leave=False)
-    for step in bar:
-        end_of_step(step, step_fn(), history, schedules, callbacks, G, D, bar)
-    return history
-
-
-def _device(device, model) -> torch.device:
-    return torch.device(device) if device is not None else next(model.parameters()).device
-
-
 def train_pix2pix(G, D, data: Translation, *, num_steps: int, batch_size: int = 16, lr: float = 2e-4,
                   betas=(0.5, 0.999), lambda_l1: float = 100.0, gan: bool = True, lr_decay: bool = False,
                   device=None, callbacks=(), progress: bool = True) -> TranslationHistory:
@@ -195,11 +181,9 @@ def train_pix2pix(G, D, data: Translation, *, num_steps: int, batch_size: int = 
     ablations (see ``pix2pix_step``). Each callback is called as ``fn(step, G, D, history)``.
     Returns the per-step records (d_loss, g_loss, l1); raises FloatingPointError on NaN.
     """
-    _check_train_args(num_steps, batch_size, lr, 1)
+    train_args(num_steps, batch_size, lr, 1)
     lambda_l1 = non_negative(lambda_l1, "lambda_l1")
-    data, device = _check_data(data), _device(device, G)
-    G.to(device).train()
-    D.to(device).train()
+    data, device = _check_data(data), prepare(device, (G, D))
     opt_G, opt_D = adam(G, lr, betas), adam(D, lr, betas)
 
     def step():
@@ -207,7 +191,8 @@ def train_pix2pix(G, D, data: Translation, *, num_steps: int, batch_size: int = 
         return pix2pix_step(G, D, a, b, opt_G, opt_D, lambda_l1, gan)
 
     optimisers = (opt_G, opt_D) if gan else (opt_G,)  # without the GAN term D never steps
-    return _loop(step, num_steps, lr_decay, optimisers, callbacks, G, D, progress, "pix2pix")
+    return run_loop(step, num_steps=num_steps, optimisers=optimisers, history=TranslationHistory(), lr_decay=lr_decay,
+                    callbacks=callbacks, models=(G, D), progress=progress, desc="pix2pix")
 
 
 def train_cyclegan(G_ab, G_ba, D_a, D_b, data: Translation, *, num_steps: int, batch_size: int = 16, lr: float = 2e-4,
@@ -221,20 +206,21 @@ def train_cyclegan(G_ab, G_ba, D_a, D_b, data: Translation, *, num_steps: int, b
     linearly to 0. Each callback is called as ``fn(step, (G_ab, G_ba), (D_a, D_b), history)``.
     Returns the per-step records (see ``cyclegan_step``); raises FloatingPointError on NaN.
     """
-    _check_train_args(num_steps, batch_size, lr, 1)
+    train_args(num_steps, batch_size, lr, 1)
     lambda_cyc, lambda_id = non_negative(lambda_cyc, "lambda_cyc"), non_negative(lambda_id, "lambda_id")
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
         raise ValueError(f"pool_size must be an integer >= 0 (0: no pool), got {pool_size!r}")
     pool_a, pool_b = ImagePool(pool_size), ImagePool(pool_size)
-    data, device = _check_data(data), _device(device, G_ab)
-    Gs, Ds = nn.ModuleList([G_ab, G_ba]).to(device).train(), nn.ModuleList([D_a, D_b]).to(device).train()
+    Gs, Ds = nn.ModuleList([G_ab, G_ba]), nn.ModuleList([D_a, D_b])
+    data, device = _check_data(data), prepare(device, (Gs, Ds))
     opt_G, opt_D = adam(Gs, lr, betas), adam(Ds, lr, betas)  # each over both models' parameters
 
     def step():
         a, b = data.sample_unpaired(batch_size, device=device)  # (B, 1, 32, 32) each, not pairs
         return cyclegan_step(G_ab, G_ba, D_a, D_b, a, b, opt_G, opt_D, pool_a, pool_b, lambda_cyc, lambda_id)
 
-    return _loop(step, num_steps, lr_decay, (opt_G, opt_D), callbacks, (G_ab, G_ba), (D_a, D_b), progress, "CycleGAN")
+    return run_loop(step, num_steps=num_steps, optimisers=(opt_G, opt_D), history=TranslationHistory(), lr_decay=lr_decay,
+                    callbacks=callbacks, models=((G_ab, G_ba), (D_a, D_b)), progress=progress, desc="CycleGAN")
 
 
 @torch.no_grad()

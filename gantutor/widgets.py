@@ -23,16 +23,11 @@ from gantutor import losses
 from gantutor.data import custom_mixture, mixture
 from gantutor.metrics import mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
-from gantutor.train import History, generate, interpolate_latents, train_gan
+from gantutor.sampling import generate, interpolate_latents
+from gantutor.train import History, train_gan
 
-# The choices a learner sees in the drop-downs: label → (D's loss, G's loss, penalty added to D's loss)
-_WGAN_GP_PENALTY = lambda D, real, fake: 10 * losses.gradient_penalty(D, real, fake)  # noqa: E731
-G_LOSSES = {
-    "minimax": (losses.discriminator_loss, losses.generator_loss_minimax, None),
-    "non-saturating": (losses.discriminator_loss, losses.generator_loss_nonsaturating, None),
-    "least squares": (losses.ls_discriminator_loss, losses.ls_generator_loss, None),
-    "wasserstein-gp": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss, _WGAN_GP_PENALTY),
-}
+# The losses a learner picks from: every objective of the registry (gantutor.losses.LOSSES), by name.
+G_LOSSES = losses.LOSSES
 OPTIMIZERS = {
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999)),
     "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr),
@@ -57,7 +52,7 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ValueError with a message a learner can act on."""
-        for name, allowed in (("dataset", DATASETS), ("g_loss", tuple(G_LOSSES)), ("optimizer", tuple(OPTIMIZERS))):
+        for name, allowed in (("dataset", DATASETS), ("g_loss", tuple(losses.LOSSES)), ("optimizer", tuple(OPTIMIZERS))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         for name in ("lr_g", "lr_d"):
@@ -122,10 +117,9 @@ class PlaygroundModel:
 
     def train(self, num_steps: int = 50) -> dict:
         """Train a chunk of ``num_steps`` G steps (each after ``d_steps`` D steps); returns the last record."""
-        d_loss, g_loss, penalty = G_LOSSES[self.settings.g_loss]
         try:
             train_gan(self.G, self.D, self.data.sample, num_steps=num_steps, batch_size=self.settings.batch_size,
-                      d_steps=self.settings.d_steps, d_loss=d_loss, g_loss=g_loss, d_penalty=penalty,
+                      d_steps=self.settings.d_steps, loss=self.settings.g_loss,
                       opt_G=self.opt_G, opt_D=self.opt_D, history=self.history, progress=False)
         except FloatingPointError:
             raise FloatingPointError(f"training diverged at step {self.step - 1} (a loss is NaN or inf): "
@@ -140,7 +134,7 @@ class PlaygroundModel:
 
     def generator_field(self, n: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
         """Generated points and the direction G's loss pushes each one: −∇_x L_G(D(x)). Shapes (n, 2)."""
-        _, g_loss, _ = G_LOSSES[self.settings.g_loss]
+        g_loss = losses.get(self.settings.g_loss).g_loss
         x = self.samples(n).requires_grad_(True)
         (grad,) = torch.autograd.grad(g_loss(self.D(x)) * n, x)
         return x.detach(), -grad
@@ -161,7 +155,7 @@ def playground(**settings):
     s = model.settings
     controls = {
         "dataset": W.Dropdown(options=DATASETS, value=s.dataset, description="data"),
-        "g_loss": W.Dropdown(options=list(G_LOSSES), value=s.g_loss, description="loss"),
+        "g_loss": W.Dropdown(options=list(losses.LOSSES), value=s.g_loss, description="loss"),
         "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimizer"),
         "lr_g": W.FloatLogSlider(value=s.lr_g, base=10, min=-5, max=-0.5, description="lr G"),
         "lr_d": W.FloatLogSlider(value=s.lr_d, base=10, min=-5, max=-0.5, description="lr D"),

@@ -159,3 +159,50 @@ def test_one_sided_label_smoothing_is_bce_with_target_0_9():
     assert abs(l.grad.item()) < 1e-6
     with pytest.raises(ValueError, match="real_label"):
         losses.discriminator_loss(real, fake, real_label=0.3)
+
+
+# --- the registry ----------------------------------------------------------------------------------
+
+from gantutor import losses  # noqa: E402
+from gantutor.models import MLPDiscriminator, MLPGenerator  # noqa: E402
+from gantutor.train import TrainConfig, train_gan  # noqa: E402
+from gantutor.widgets import playground  # noqa: E402
+
+
+def test_every_registered_loss_trains_two_steps_and_has_its_formulas():
+    for name, loss in losses.LOSSES.items():
+        assert loss.name == name and loss.d_formula and loss.g_formula and loss.source
+        torch.manual_seed(0)
+        history = train_gan(MLPGenerator(2, hidden=(8,)), MLPDiscriminator(hidden=(8,)), lambda n: torch.randn(n, 2),
+                            num_steps=2, batch_size=8, loss=name, progress=False)
+        assert len(history) == 2 and all(math.isfinite(v) for v in history.d_loss), name
+
+
+def test_a_loss_added_to_the_registry_appears_in_the_playground_and_the_chapter_5_table(monkeypatch):
+    calls = []
+
+    def penalty(D, real, fake):
+        calls.append(real.shape[0])
+        return torch.zeros(())
+    dummy = losses.GANLoss("dummy", losses.wasserstein_critic_loss, lambda s: -2 * s.mean(), "E[D(G(z))] − E[D(x)]",
+                           "−2·E[D(G(z))]", "this test", penalty=penalty)
+    monkeypatch.setitem(losses.LOSSES, "dummy", dummy)  # what register(dummy) does; removed after the test
+    assert [r for r in losses.side_by_side() if r["loss"] == "dummy"][0]["push at s = -5"] == 2.0
+    box = playground(width=16, batch_size=16, g_loss="dummy")
+    assert "dummy" in box.children[1].children[1].options
+    box.children[0].children[1].click()  # one chunk of training with the dummy loss
+    assert box.model.step == 50 and calls == [16] * 50
+
+
+def test_a_registered_name_is_taken_once_and_an_unknown_name_is_refused_before_training():
+    with pytest.raises(ValueError, match="already registered"):
+        losses.register(losses.LOSSES["hinge"])
+    with pytest.raises(ValueError, match="loss must be one of 'minimax', 'non-saturating'"):
+        train_gan(MLPGenerator(2, hidden=(8,)), MLPDiscriminator(hidden=(8,)), lambda n: torch.randn(n, 2), loss="hindge")
+
+
+def test_a_configs_replacements_win_over_the_named_losss_own():
+    objective = TrainConfig(loss="wasserstein (clipped)", d_clip=0.05, g_loss=generator_loss_minimax).objective()
+    assert objective.d_loss is losses.wasserstein_critic_loss and objective.g_loss is generator_loss_minimax
+    assert objective.settings == {"d_clip": 0.05}
+    assert TrainConfig(loss="wasserstein-gp").objective().penalty is losses.wgan_gp_penalty

@@ -269,3 +269,26 @@ def test_checkpoints_round_trip_and_refuse_what_is_not_a_weights_file(tmp_path):
         load_checkpoint(tmp_path / "other.pt", G=G2)
     with pytest.raises(TypeError, match="state_dict"):
         save_checkpoint(tmp_path / "x.pt", G=3)
+
+
+def test_a_config_and_keyword_settings_combine_and_unknown_settings_are_named():
+    from gantutor.train import DCGAN_RECIPE, TrainConfig, configure
+    config = configure(DCGAN_RECIPE, {"num_steps": 10})
+    assert config.num_steps == 10 and config.batch_size == DCGAN_RECIPE.batch_size and DCGAN_RECIPE.num_steps == 4500
+    with pytest.raises(TypeError, match="unknown training setting.* num_step;"):
+        configure(None, {"num_step": 10})
+    with pytest.raises(TypeError, match="config must be a gantutor.train.TrainConfig"):
+        configure({"num_steps": 10}, {})
+    with pytest.raises(ValueError, match="num_steps must be a positive integer"):
+        configure(TrainConfig(), {"num_steps": 0})
+
+
+def test_the_same_seed_trains_the_same_networks_with_a_config_or_keywords():
+    from gantutor.train import TrainConfig
+    runs = []
+    for config, settings in ((TrainConfig(num_steps=5, batch_size=16), {}), (None, {"num_steps": 5, "batch_size": 16})):
+        torch.manual_seed(0)
+        G, D = MLPGenerator(2, hidden=(8,)), MLPDiscriminator(hidden=(8,))
+        train_gan(G, D, lambda n: torch.randn(n, 2), config, progress=False, **settings)
+        runs.append(torch.cat([p.flatten() for p in G.parameters()]))
+    assert torch.equal(*runs)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from gantutor._validate import positive_int
-from gantutor.train import History, adam, end_of_step, linear_decay, sample_noise
+from gantutor.runs import adam
+from gantutor.sampling import sample_noise
+from gantutor.train import History, prepare, run_loop
 
 
 @dataclass
@@ -40,14 +41,10 @@ def distill(student: nn.Module, teacher: nn.Module, *, num_steps: int = 2000, ba
                          f"and {getattr(teacher, 'latent_dim', None)}")
     if getattr(teacher, "num_classes", None):
         raise TypeError("distill supports unconditional generators")
-    device = torch.device(device) if device is not None else next(student.parameters()).device
-    student.to(device).train()
-    teacher.to(device).eval()
+    device = prepare(device, (student,), (teacher,))
     opt = adam(student, lr)
-    schedules = [linear_decay(opt, num_steps)] if lr_decay else []
-    history = DistillHistory()
-    bar = tqdm(range(num_steps), disable=not progress, desc="distilling", leave=False)
-    for step in bar:
+
+    def step():
         z = sample_noise(batch_size, teacher.latent_dim, device)
         with torch.no_grad():
             target = teacher(z)  # (B, C, H, W)
@@ -55,6 +52,9 @@ def distill(student: nn.Module, teacher: nn.Module, *, num_steps: int = 2000, ba
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        end_of_step(step, {"distill_loss": loss.item()}, history, schedules, callbacks, student, None, bar)
+        return {"distill_loss": loss.item()}
+
+    history = run_loop(step, num_steps=num_steps, optimisers=(opt,), history=DistillHistory(), lr_decay=lr_decay,
+                       callbacks=callbacks, models=(student, None), progress=progress, desc="distilling")
     student.eval()
     return history
