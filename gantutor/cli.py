@@ -18,13 +18,16 @@ import warnings
 from pathlib import Path
 
 from gantutor import __version__
+from gantutor import course
+from gantutor.interview import QuizSession, load_bank, select, sheet, terminal
+from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
+from gantutor.interview.progress import Progress, ProgressError
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gantutor", description="The gantutor course's command-line tools.")
     parser.add_argument("--version", action="version", version=f"gantutor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
 
     def filters(p, n_default):
         p.add_argument("--topic", choices=TOPICS)
@@ -57,7 +60,6 @@ def main(argv=None) -> int:
 
 
 def _open_progress():
-    from gantutor.interview.progress import Progress, ProgressError
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -71,7 +73,6 @@ def _open_progress():
 
 
 def _quiz(args) -> int:
-    from gantutor.interview import QuizSession, load_bank, terminal
     progress = _open_progress()
     if progress is None:
         return 1
@@ -87,7 +88,6 @@ def _quiz(args) -> int:
 
 
 def _progress(args) -> int:
-    from gantutor.interview import load_bank
     progress = _open_progress()
     if progress is None:
         return 1
@@ -114,7 +114,6 @@ def _progress(args) -> int:
 
 
 def _sheet(args) -> int:
-    from gantutor.interview import load_bank, select, sheet
     questions = select(load_bank(), args.topic, args.difficulty)[: args.n]
     if not questions:
         print(f"gantutor: no question has topic={args.topic!r} and difficulty={args.difficulty!r}", file=sys.stderr)
@@ -129,12 +128,10 @@ def _sheet(args) -> int:
 
 
 def _build(args) -> int:
-    from gantutor import course
     return course.main(["build"])
 
 
 def _check(args) -> int:
-    from gantutor import course
     return course.main(["--check"])
 
 

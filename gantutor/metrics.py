@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from gantutor._validate import batch_of, float_tensor, same_shape
+from gantutor._validate import batch_of, float_tensor, positive_int, same_shape
+from gantutor.sampling import generate
 
 PACGAN_NUM_SAMPLES = 2500
 
@@ -68,7 +69,6 @@ class CoverageTracker:
     def __call__(self, step, G, D, history) -> None:
         if (step + 1) % self.every:
             return
-        from gantutor.train import generate
 
         cov = mode_coverage(generate(G, self.n), self.mixture)
         recent = history.d_fake[-self.every:]
@@ -261,7 +261,6 @@ def precision_recall(real_images, fake_images, k: int = 3, layer: str = "conv") 
     manifold (is the data's variety covered?). A collapsed G can have high precision and low
     recall; FID mixes the two into one number.
     """
-    from gantutor._validate import positive_int
 
     positive_int(k, "k")
     real, fake = digit_features(real_images, layer), digit_features(fake_images, layer)

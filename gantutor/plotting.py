@@ -10,6 +10,8 @@ import numpy as np
 import torch
 
 from gantutor import losses
+from gantutor._validate import positive_int
+from gantutor.sampling import generate
 
 
 def _axes(ax, **subplots):
@@ -113,7 +115,6 @@ def live_plot(sample_real, every: int = 500, n: int = 1000, bounds=None):
     from IPython import get_ipython
     from IPython.display import display
 
-    from gantutor.train import generate
 
     state = {"handle": None}
     real = sample_real(n).cpu()
@@ -173,7 +174,6 @@ class SampleGrid:
     """
 
     def __init__(self, every: int = 200, n: int = 40, nrow: int = 10, seed: int = 0, model=None):
-        from gantutor._validate import positive_int
 
         self.every, self.n, self.nrow = positive_int(every, "every"), positive_int(n, "n"), positive_int(nrow, "nrow")
         self.seed, self.model = seed, model
@@ -182,7 +182,6 @@ class SampleGrid:
     def __call__(self, step, G, D, history) -> None:
         if (step + 1) % self.every:
             return
-        from gantutor.train import generate
 
         G = self.model if self.model is not None else G
         z = torch.randn(self.n, G.latent_dim, generator=torch.Generator().manual_seed(self.seed))

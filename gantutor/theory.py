@@ -21,6 +21,9 @@ import math
 
 import torch
 
+from gantutor.losses import r1_penalty
+from gantutor.train import train_gan
+
 
 def _density(p, name: str) -> torch.Tensor:
     p = torch.as_tensor(p, dtype=torch.float64)
@@ -215,8 +218,6 @@ class DiracDiscriminator(torch.nn.Module):
 def dirac_gan(num_steps: int, lr: float = 0.1, gamma: float = 0.0, theta0: float = 1.0, psi0: float = 1.0) -> torch.Tensor:
     """Train the Dirac-GAN with plain SGD, the non-saturating loss and, if ``gamma`` > 0, the R1
     penalty ``gamma / 2 · losses.r1_penalty``; returns the trajectory of (θ, ψ), shape (num_steps + 1, 2)."""
-    from gantutor.losses import r1_penalty  # the training loop lives in train, which needs torch only
-    from gantutor.train import train_gan
 
     _start(theta0, psi0, num_steps, lr)
     if not gamma >= 0:

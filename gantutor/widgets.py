@@ -19,10 +19,12 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from gantutor import losses
+from gantutor import losses, prune
 from gantutor.data import custom_mixture, mixture
-from gantutor.metrics import mode_coverage
+from gantutor.metrics import fid, mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
+from gantutor.plotting import plot_samples, show_images
+from gantutor.prune import count_macs
 from gantutor.sampling import generate, interpolate_latents
 from gantutor.train import History, train_gan
 
@@ -140,20 +142,9 @@ class PlaygroundModel:
         return x.detach(), -grad
 
 
-def playground(**settings):
-    """The playground widget: controls, play / pause / step, and a live view. Returns the widget.
-
-    The model is at ``widget.model`` (a ``PlaygroundModel``).
-    """
-    import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    from gantutor.plotting import plot_samples
-
-    model = PlaygroundModel(**settings)
-    s = model.settings
-    controls = {
+def _playground_controls(W, s: Settings) -> dict:
+    """One control per setting a learner may change mid-run, showing ``s``."""
+    return {
         "dataset": W.Dropdown(options=DATASETS, value=s.dataset, description="data"),
         "g_loss": W.Dropdown(options=list(losses.LOSSES), value=s.g_loss, description="loss"),
         "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimizer"),
@@ -162,26 +153,48 @@ def playground(**settings):
         "d_steps": W.IntSlider(value=s.d_steps, min=1, max=10, description="D steps"),
         "width": W.Dropdown(options=[16, 32, 64, 128, 256], value=s.width, description="width"),
     }
+
+
+def _draw_playground(model: PlaygroundModel, view) -> None:
+    """Samples over D's heat map with G's push on each, and the losses so far, into ``view``."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    with view:
+        view.clear_output(wait=True)
+        fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(10, 4))
+        plot_samples(model.data.sample(1000), model.samples(), model.D, ax=ax_s, bounds=model.data.bounds(),
+                     title=f"step {model.step} — {model.coverage()}")
+        points, push = model.generator_field()
+        ax_s.quiver(points[:, 0], points[:, 1], push[:, 0], push[:, 1], color="tab:red", alpha=0.5, width=0.003)
+        for key in ("d_loss", "g_loss"):
+            ax_l.plot(model.history.step, getattr(model.history, key), lw=0.7, label=key)
+        ax_l.set(xlabel="step", title="losses")
+        ax_l.legend(fontsize=8)
+        fig.tight_layout()
+        display(fig)
+        plt.close(fig)
+
+
+def _error(err: Exception) -> str:
+    return f"<b style='color:#b00'>{err}</b>"
+
+
+def playground(**settings):
+    """The playground widget: controls, play / pause / step, and a live view. Returns the widget.
+
+    The model is at ``widget.model`` (a ``PlaygroundModel``).
+    """
+    import ipywidgets as W
+
+    model = PlaygroundModel(**settings)
+    controls = _playground_controls(W, model.settings)
     play = W.Play(interval=200, max=10**9, description="play")
     step_button, reset_button = W.Button(description="step"), W.Button(description="reset")
     message, view = W.HTML(), W.Output()
 
     def draw():
-        with view:
-            view.clear_output(wait=True)
-            fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(10, 4))
-            lo, hi = model.data.bounds()
-            plot_samples(model.data.sample(1000), model.samples(), model.D, ax=ax_s, bounds=(lo, hi),
-                         title=f"step {model.step} — {model.coverage()}")
-            points, push = model.generator_field()
-            ax_s.quiver(points[:, 0], points[:, 1], push[:, 0], push[:, 1], color="tab:red", alpha=0.5, width=0.003)
-            for key in ("d_loss", "g_loss"):
-                ax_l.plot(model.history.step, getattr(model.history, key), lw=0.7, label=key)
-            ax_l.set(xlabel="step", title="losses")
-            ax_l.legend(fontsize=8)
-            fig.tight_layout()
-            display(fig)
-            plt.close(fig)
+        _draw_playground(model, view)
 
     def run_chunk(*_):
         try:
@@ -189,7 +202,7 @@ def playground(**settings):
             message.value = ""
         except FloatingPointError as err:
             play.playing = False
-            message.value = f"<b style='color:#b00'>{err}</b>"
+            message.value = _error(err)
         draw()
 
     def on_change(change):
@@ -198,7 +211,7 @@ def playground(**settings):
             model.update(**{name: change["new"]})
             message.value = ""
         except ValueError as err:
-            message.value = f"<b style='color:#b00'>{err}</b>"
+            message.value = _error(err)
         draw()
 
     for w in controls.values():
@@ -258,7 +271,6 @@ def latent_explorer(G, **settings):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from gantutor.plotting import show_images
 
     model = LatentExplorerModel(G, **settings)
     seed_a, seed_b = W.BoundedIntText(value=0, min=0, max=10**6, description="seed A"), \
@@ -303,7 +315,6 @@ class PruningSliderModel:
     """
 
     def __init__(self, G, z: torch.Tensor, real: torch.Tensor | None = None):
-        from gantutor.prune import count_macs
 
         self.G, self.z, self.real = G.eval(), z, real
         self.input_shape = (1, z.shape[1])
@@ -315,7 +326,6 @@ class PruningSliderModel:
         """Prune a fresh copy of G by ``amount`` (a fraction in [0, 1)) with ``method``."""
         import copy
 
-        from gantutor import prune
 
         if method not in PRUNING_METHODS:
             raise ValueError(f"method must be one of {PRUNING_METHODS}, got {method!r}")
@@ -335,8 +345,6 @@ class PruningSliderModel:
         """Sparsity, parameters, non-zero weights, MACs computed (and × fewer than dense) and MACs with
         a non-zero weight, file bytes (as saved, and in the sparse format), the relative change of
         the output, and the FID when ``real`` was given."""
-        from gantutor import prune
-        from gantutor.metrics import fid
 
         macs = prune.count_macs(self.model, self.input_shape)  # what dense kernels compute: masks change nothing
         row = {"sparsity": float(prune.sparsity(self.model)), "params": prune.count_params(self.model),
@@ -359,7 +367,6 @@ def pruning_slider(G, z: torch.Tensor, real: torch.Tensor | None = None, show: i
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from gantutor.plotting import show_images
 
     model = PruningSliderModel(G, z, real)
     amount = W.FloatSlider(value=0.0, min=0.0, max=0.95, step=0.05, description="amount", continuous_update=False)

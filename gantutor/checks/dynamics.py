@@ -8,6 +8,9 @@ import math
 import torch
 
 from gantutor.checks._core import exercise, _call, _diagnose, _fail, _fmt, _passed, _scalar_loss
+from gantutor.data import mixture
+from gantutor.metrics import mode_coverage
+from gantutor.train import unrolled_parameters
 
 
 # --- Chapter 2: game dynamics ---------------------------------------------------------------------
@@ -67,7 +70,6 @@ def check_extragradient_step(fn) -> None:
 # --- Chapter 3: mode collapse ---------------------------------------------------------------------
 
 def _coverage_cases():
-    from gantutor.data import mixture
 
     ring = mixture("ring")
     gen = torch.Generator().manual_seed(11)
@@ -83,7 +85,6 @@ def _coverage_cases():
 @exercise
 def check_count_modes(fn) -> None:
     """``fn(samples, means, std)`` → (modes captured, fraction of high-quality samples)."""
-    from gantutor.metrics import mode_coverage
     ring, cases = _coverage_cases()
     for label, x in cases:
         inputs = {"samples": label, "means": "the 8 ring modes", "std": ring.std}
@@ -187,7 +188,6 @@ def check_gradient_penalty(fn) -> None:
 @exercise
 def check_unrolled_parameters(fn) -> None:
     """``fn(D, fake, real_batches, inner_lr)`` → D's parameters after the look-ahead."""
-    from gantutor.train import unrolled_parameters
     torch.manual_seed(3)
     D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.LeakyReLU(0.2), torch.nn.Linear(8, 1), torch.nn.Flatten(0))
     before = {k: v.detach().clone() for k, v in D.state_dict().items()}

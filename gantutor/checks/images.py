@@ -9,6 +9,7 @@ import torch
 
 from gantutor import losses
 from gantutor.checks._core import exercise, _call, _check_loss, _fail, _passed, _scalar_loss
+from gantutor.metrics import frechet_distance, psd_sqrt
 
 
 # --- Chapter 4: DCGAN and honest metrics --------------------------------------------------------
@@ -90,7 +91,6 @@ def _frechet_cases():
 @exercise
 def check_frechet_distance(fn) -> None:
     """``fn(feats_a, feats_b)`` → ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^½)."""
-    from gantutor.metrics import frechet_distance, psd_sqrt
     for name, a, b in _frechet_cases():
         inputs = {"case": name, "feats_a": a, "feats_b": b}
         out = _call(fn, a.clone(), b.clone(), inputs=inputs)

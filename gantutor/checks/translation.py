@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from gantutor import losses
 from gantutor.checks._core import exercise, _call, _check_loss, _diagnose, _fail, _missing_grad, _passed, _seeded
+from gantutor.models import PatchDiscriminator, receptive_field
 
 
 # --- Chapter 6: image-to-image translation ------------------------------------------------------
@@ -68,7 +69,6 @@ def _rf_variant(module, *, stride=True, jump_first=False, dilation=True, padding
 
 
 def _rf_cases():
-    from gantutor.models import PatchDiscriminator
 
     nn = torch.nn
     yield "nn.Sequential(Conv2d(1, 1, 5, stride=2, padding=1))", nn.Sequential(nn.Conv2d(1, 1, 5, stride=2, padding=1))
@@ -87,7 +87,6 @@ def check_receptive_field(fn) -> None:
     """``fn(module)`` → the receptive field of one output of a stack of convolutions and poolings."""
     import numbers
 
-    from gantutor.models import receptive_field
     for name, module in _rf_cases():
         inputs = {"module": name}
         out = _call(fn, module, inputs=inputs)

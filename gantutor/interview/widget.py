@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from gantutor.interview.bank import load_bank
+from gantutor.interview.bank import DIFFICULTIES, TOPICS, load_bank
 from gantutor.interview.progress import Progress
 from gantutor.interview.quiz import LABELS, QuizSession
 
@@ -86,21 +86,37 @@ class QuizModel:
         return self.session
 
 
-def quiz_widget(progress: Progress | None = None, **start):
-    """The quiz widget (returns it; ``widget.model`` is its ``QuizModel``)."""
-    import ipywidgets as W
-
-    from gantutor.interview.bank import DIFFICULTIES, TOPICS
-
-    model = QuizModel(progress)
-    controls = {
+def _quiz_controls(W, start: dict, bank_size: int) -> dict:
+    """The quiz's choices (topic, level, language, mode, how many), set from ``start``."""
+    return {
         "topic": W.Dropdown(options=[ALL, *TOPICS], value=start.get("topic", ALL), description="topic"),
         "difficulty": W.Dropdown(options=[ALL, *DIFFICULTIES], value=start.get("difficulty", ALL), description="level"),
         "lang": W.ToggleButtons(options=[("English", "en"), ("中文", "zh")], value=start.get("lang", "en")),
         "mode": W.ToggleButtons(options=[("flash cards", "flash"), ("multiple choice", "choice")],
                                 value=start.get("mode", "flash")),
-        "n": W.IntSlider(value=start.get("n", 10), min=1, max=len(model.bank), description="questions"),
+        "n": W.IntSlider(value=start.get("n", 10), min=1, max=bank_size, description="questions"),
     }
+
+
+def _card_html(state: dict) -> str:
+    """The card a quiz state shows: the end score, or the question (with its answer once revealed)."""
+    right, total = state["score"]
+    if state["done"]:
+        return f"<h3>Done: {right}/{total} right.</h3><p>Press start for another round: what you missed comes first.</p>"
+    body = f"<p style='color:#777'>{state['topic']} · {state['difficulty']} · {right}/{total} so far</p>"
+    body += f"<h3>{html.escape(state['question'])}</h3>"
+    if state["answer"]:
+        body += f"<p><b>{html.escape(state['answer'])}</b></p><p>{html.escape(state['explanation'])}</p>"
+        body += f"<p style='color:#777'>see {html.escape(state['where'])}</p>"
+    return body
+
+
+def quiz_widget(progress: Progress | None = None, **start):
+    """The quiz widget (returns it; ``widget.model`` is its ``QuizModel``)."""
+    import ipywidgets as W
+
+    model = QuizModel(progress)
+    controls = _quiz_controls(W, start, len(model.bank))
     start_button = W.Button(description="start", button_style="primary")
     card, feedback = W.HTML(), W.HTML()
     reveal = W.Button(description="reveal")
@@ -109,22 +125,11 @@ def quiz_widget(progress: Progress | None = None, **start):
 
     def draw(state):
         feedback.value = f"<div style='color:#555'>{html.escape(state['feedback'])}</div>"
-        right, total = state["score"]
-        if state["done"]:
-            card.value = f"<h3>Done: {right}/{total} right.</h3><p>Press start for another round: what you missed comes first.</p>"
-            reveal.layout.display = knew.layout.display = missed.layout.display = "none"
-            options_box.children = ()
-            return
-        body = f"<p style='color:#777'>{state['topic']} · {state['difficulty']} · {right}/{total} so far</p>"
-        body += f"<h3>{html.escape(state['question'])}</h3>"
-        if state["answer"]:
-            body += f"<p><b>{html.escape(state['answer'])}</b></p><p>{html.escape(state['explanation'])}</p>"
-            body += f"<p style='color:#777'>see {html.escape(state['where'])}</p>"
-        card.value = body
-        flash = state["mode"] == "flash"
-        reveal.layout.display = "" if flash and not state["answer"] else "none"
-        knew.layout.display = missed.layout.display = "" if flash and state["answer"] else "none"
-        options_box.children = [] if flash else [_option(i, text) for i, text in enumerate(state["options"])]
+        card.value = _card_html(state)
+        flash, done = state["mode"] == "flash", state["done"]
+        reveal.layout.display = "" if flash and not done and not state["answer"] else "none"
+        knew.layout.display = missed.layout.display = "" if flash and not done and state["answer"] else "none"
+        options_box.children = [] if flash or done else [_option(i, text) for i, text in enumerate(state["options"])]
 
     def _option(i, text):
         b = W.Button(description=text[:90] + ("…" if len(text) > 90 else ""), tooltip=text,
