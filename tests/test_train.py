@@ -4,26 +4,14 @@ import pytest
 import torch
 
 from gantutor import default_device, seed_everything
+from gantutor.data import digits
 from gantutor.data import mixture
+from gantutor.models import DCGANDiscriminator, DCGANGenerator
 from gantutor.models import MLPDiscriminator, MLPGenerator
+from gantutor.train import configure, DCGAN_RECIPE, EMA, g_step_unrolled, generate, seed_everything, train_gan, TrainConfig
 from gantutor.train import History, adam, d_step, g_step, generate, sample_noise, train_gan
-
-
-def small_gan():
-    seed_everything(0)
-    return MLPGenerator(2, hidden=(16, 16)), MLPDiscriminator(hidden=(16, 16))
-
-
-def test_seed_everything_repeats_numbers():
-    seed_everything(5)
-    a = torch.randn(3)
-    seed_everything(5)
-    assert torch.equal(a, torch.randn(3))
-
-
-def test_default_device_is_usable():
-    assert torch.zeros(1, device=default_device()).device.type in ("cpu", "cuda")
-
+from _nets import small_gan, tiny_dcgan
+from gantutor.losses import gradient_penalty
 
 def test_d_step_changes_only_d():
     G, D = small_gan()
@@ -102,29 +90,7 @@ def test_bad_training_arguments_are_refused(kwargs, match):
         train_gan(G, D, mixture("ring").sample, progress=False, **kwargs)
 
 
-def test_models_refuse_wrong_input_shapes():
-    G, D = small_gan()
-    with pytest.raises(ValueError, match=r"z must have shape \(batch, 2\)"):
-        G(torch.zeros(4, 3))
-    with pytest.raises(ValueError, match=r"x must have shape \(batch, 2\)"):
-        D(torch.zeros(4))
-
-
-def test_fit_discriminator_learns_to_separate_two_fixed_distributions():
-    from gantutor.train import fit_discriminator
-
-    seed_everything(0)
-    D = MLPDiscriminator(in_dim=1, hidden=(16,))
-    losses_ = fit_discriminator(D, lambda n: torch.randn(n, 1) - 3, lambda n: torch.randn(n, 1) + 3,
-                                num_steps=200, batch_size=64, lr=1e-2)
-    assert len(losses_) == 200 and losses_[-1] < 0.1 < losses_[0]
-    with pytest.raises(ValueError, match="num_steps"):
-        fit_discriminator(D, torch.randn, torch.randn, num_steps=0)
-
-
 def test_d_step_adds_the_penalty():
-    from gantutor.losses import gradient_penalty
-
     G, D = small_gan()
     x, z = mixture("ring").sample(32), sample_noise(32, 2)
     plain = d_step(copy.deepcopy(G), copy.deepcopy(D), x, z, adam(D, 1e-3))["d_loss"]
@@ -135,8 +101,6 @@ def test_d_step_adds_the_penalty():
 
 
 def test_unrolled_step_changes_g_not_d_and_differs_from_a_plain_step():
-    from gantutor.train import g_step_unrolled
-
     G, D = small_gan()
     G_plain = copy.deepcopy(G)
     D0 = copy.deepcopy(D)
@@ -150,8 +114,6 @@ def test_unrolled_step_changes_g_not_d_and_differs_from_a_plain_step():
 
 
 def test_unroll_of_zero_steps_equals_the_plain_step():
-    from gantutor.train import g_step_unrolled
-
     G, D = small_gan()
     G2 = copy.deepcopy(G)
     z = sample_noise(16, 2)
@@ -171,108 +133,7 @@ def test_divergence_stops_training_with_the_history_so_far():
     assert 0 < len(err.value.history) < 500
 
 
-def test_fit_discriminator_lr_decay_reaches_zero():
-    from gantutor.train import fit_discriminator
-
-    D = MLPDiscriminator(in_dim=1, hidden=(8,))
-    opt = torch.optim.Adam(D.parameters(), lr=1e-2)
-    fit_discriminator(D, lambda n: torch.randn(n, 1), lambda n: torch.randn(n, 1) + 1, num_steps=10, opt=opt, lr_decay=True)
-    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
-
-
-class _Shift(torch.nn.Module):
-    """A 'generator' N(0, 1) in 1D; latent_dim so that generate() can sample it."""
-
-    latent_dim = 1
-
-    def __init__(self):
-        super().__init__()
-        self.dummy = torch.nn.Parameter(torch.zeros(()))
-
-    def forward(self, z):
-        return z + self.dummy
-
-
-class _ExactRatio(torch.nn.Module):
-    """logit D*(x) = log N(x; 2, 1) − log N(x; 0, 1) = 2x − 2: the optimal D of N(2, 1) against N(0, 1)."""
-
-    def __init__(self):
-        super().__init__()
-        self.dummy = torch.nn.Parameter(torch.zeros(()))
-
-    def forward(self, x):
-        return (2 * x - 2 + self.dummy).squeeze(1)
-
-
-def test_rejection_sampling_with_the_exact_ratio_recovers_the_data():
-    from gantutor.train import rejection_sample
-
-    torch.manual_seed(0)
-    # with the exact log-ratio, N(0, 1) corrected by D* becomes N(2, 1) (up to the max cut-off)
-    x, acceptance = rejection_sample(_Shift(), _ExactRatio(), 4000, quantile=1.0, burn_in=20000)
-    assert x.shape == (4000, 1)
-    assert x.mean().item() == pytest.approx(2.0, abs=0.08)
-    assert x.std().item() == pytest.approx(1.0, abs=0.08)
-    assert 0 < acceptance < 0.2
-
-
-def test_rejection_sampling_refuses_a_packed_discriminator_and_reports_starvation():
-    from gantutor.train import rejection_sample
-
-    G = MLPGenerator(2, hidden=(8,))
-    with pytest.raises(ValueError, match="one logit per sample"):
-        rejection_sample(G, MLPDiscriminator(hidden=(8,), pack=2), 10, burn_in=100)
-
-    class Never(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.dummy = torch.nn.Parameter(torch.zeros(()))
-
-        def forward(self, x):  # one huge logit in the burn-in sets M; nothing later gets near it
-            out = torch.full((x.shape[0],), -1e4) + self.dummy
-            out[0] = 1e4 if x.shape[0] == 100 else -1e4
-            return out
-
-    with pytest.raises(RuntimeError, match="kept 0 of"):
-        rejection_sample(G, Never(), 10, quantile=1.0, burn_in=100, chunk=50, max_draws=200)
-    with pytest.raises(ValueError, match="quantile"):
-        rejection_sample(G, Never(), 10, quantile=0)
-
-
-def test_checkpoints_round_trip_and_refuse_what_is_not_a_weights_file(tmp_path):
-    import fractions
-
-    from gantutor.train import load_checkpoint, save_checkpoint
-
-    G = MLPGenerator(2, hidden=(8,))
-    opt = torch.optim.Adam(G.parameters(), lr=1e-3)
-    G(torch.randn(4, 2)).sum().backward()
-    opt.step()
-    save_checkpoint(tmp_path / "run" / "ckpt.pt", step=7, G=G, opt_G=opt)
-    G2 = MLPGenerator(2, hidden=(8,))
-    opt2 = torch.optim.Adam(G2.parameters(), lr=1e-3)
-    assert load_checkpoint(tmp_path / "run" / "ckpt.pt", G=G2, opt_G=opt2) == {"step": 7}
-    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G2.state_dict().values()))
-    assert opt2.state_dict()["state"][0]["step"] == 1
-
-    with pytest.raises(ValueError, match="holds"):
-        load_checkpoint(tmp_path / "run" / "ckpt.pt", D=G2)
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        load_checkpoint(tmp_path / "nothing.pt", G=G2)
-
-    # an arbitrary pickled object (not a tensor, number or string): weights_only=True refuses it
-    torch.save({"format": "gantutor-checkpoint-1", "x": fractions.Fraction(1, 3)}, tmp_path / "evil.pt")
-    with pytest.raises(ValueError, match="not a weights file"):
-        load_checkpoint(tmp_path / "evil.pt", G=G2)
-    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a gantutor checkpoint"):
-        load_checkpoint(tmp_path / "other.pt", G=G2)
-    with pytest.raises(TypeError, match="state_dict"):
-        save_checkpoint(tmp_path / "x.pt", G=3)
-
-
 def test_a_config_and_keyword_settings_combine_and_unknown_settings_are_named():
-    from gantutor.train import DCGAN_RECIPE, TrainConfig, configure
     config = configure(DCGAN_RECIPE, {"num_steps": 10})
     assert config.num_steps == 10 and config.batch_size == DCGAN_RECIPE.batch_size and DCGAN_RECIPE.num_steps == 4500
     with pytest.raises(TypeError, match="unknown training setting.* num_step;"):
@@ -284,7 +145,6 @@ def test_a_config_and_keyword_settings_combine_and_unknown_settings_are_named():
 
 
 def test_the_same_seed_trains_the_same_networks_with_a_config_or_keywords():
-    from gantutor.train import TrainConfig
     runs = []
     for config, settings in ((TrainConfig(num_steps=5, batch_size=16), {}), (None, {"num_steps": 5, "batch_size": 16})):
         torch.manual_seed(0)
@@ -292,3 +152,104 @@ def test_the_same_seed_trains_the_same_networks_with_a_config_or_keywords():
         train_gan(G, D, lambda n: torch.randn(n, 2), config, progress=False, **settings)
         runs.append(torch.cat([p.flatten() for p in G.parameters()]))
     assert torch.equal(*runs)
+
+
+# --- Training on images: conditional GANs in train_gan, generate with labels, the generator EMA. ----------
+
+class Recorder(torch.nn.Module):
+    """Wraps a conditional D and records the labels it is asked about."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.D, self.labels = D, []
+
+    def forward(self, x, y):
+        self.labels.append(y.clone())
+        return self.D(x, y)
+
+
+def test_conditional_training_passes_real_and_asked_labels():
+    seed_everything(0)
+    data = digits("train")
+    G, D = tiny_dcgan()
+    D = Recorder(D)
+    before = [p.clone() for p in G.parameters()]
+    history = train_gan(G, D, lambda n: data.sample(n, with_labels=True), num_steps=3, batch_size=32,
+                        lr=1e-3, progress=False)
+    assert len(history) == 3
+    assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters()))
+    # per step: D sees real labels, then asked labels (D step), then asked labels (G step)
+    assert len(D.labels) == 9 and all(y.shape == (32,) and y.max() < 10 for y in D.labels)
+
+
+def test_conditional_training_reusing_the_fakes_asks_the_same_labels_in_both_steps():
+    seed_everything(0)
+    data = digits("train")
+    G, D = tiny_dcgan()
+    D = Recorder(D)
+    train_gan(G, D, lambda n: data.sample(n, with_labels=True), num_steps=2, batch_size=32, reuse_fakes=True,
+              progress=False)
+    # per step: real labels, asked labels (D step), the same asked labels (G step, on the same fakes)
+    assert len(D.labels) == 6 and torch.equal(D.labels[1], D.labels[2]) and torch.equal(D.labels[4], D.labels[5])
+
+
+def test_conditional_training_refuses_unlabelled_batches_and_the_reverse():
+    data = digits("train")
+    G, D = tiny_dcgan()
+    with pytest.raises(ValueError, match="must return \\(images, labels\\)"):
+        train_gan(G, D, lambda n: data.sample(n), num_steps=1, progress=False)
+    G, D = tiny_dcgan(num_classes=None)
+    with pytest.raises(ValueError, match="G is unconditional"):
+        train_gan(G, D, lambda n: data.sample(n, with_labels=True), num_steps=1, progress=False)
+    G, D = tiny_dcgan()
+    with pytest.raises(ValueError, match="unroll_steps"):
+        train_gan(G, D, lambda n: data.sample(n, with_labels=True), num_steps=1, unroll_steps=2, progress=False)
+
+
+def test_generate_with_labels():
+    seed_everything(0)
+    G, _ = tiny_dcgan()
+    z = torch.randn(20, 8)
+    turns = generate(G, 20, z=z)
+    assert turns.shape == (20, 1, 8, 8)
+    assert torch.allclose(generate(G, 20, z=z, labels=torch.arange(20) % 10), turns)
+    sevens = generate(G, 20, z=z, labels=7)
+    assert torch.allclose(sevens[7], turns[7]) and not torch.allclose(sevens[0], turns[0])
+    with pytest.raises(ValueError, match="labels must be in"):
+        generate(G, 4, labels=12)
+    with pytest.raises(ValueError, match="unconditional"):
+        generate(tiny_dcgan(num_classes=None)[0], 4, labels=3)
+
+
+def test_ema_follows_the_formula_with_warm_up():
+    G = torch.nn.Linear(2, 1)
+    ema = EMA(G, decay=0.99)
+    start = G.weight.detach().clone()
+    with torch.no_grad():
+        G.weight.add_(1.0)
+    ema.update(G)  # first update: beta = min(0.99, 1/10) = 0.1
+    assert torch.allclose(ema.model.weight, 0.1 * start + 0.9 * G.weight)
+    for _ in range(2000):
+        ema.update(G)
+    assert ema.decay == 0.99 and torch.allclose(ema.model.weight, G.weight)
+    assert not any(p.requires_grad for p in ema.model.parameters())
+    with pytest.raises(ValueError, match="decay"):
+        EMA(G, decay=1.0)
+
+
+def test_ema_is_a_train_gan_callback():
+    seed_everything(0)
+    data = digits("train")
+    G, D = tiny_dcgan(num_classes=None)
+    ema = EMA(G)
+    train_gan(G, D, lambda n: data.sample(n), num_steps=5, batch_size=16, callbacks=[ema], progress=False)
+    assert ema.updates == 5
+    assert not torch.allclose(ema.model.net[0].weight, G.net[0].weight)  # it lags behind G
+
+
+def test_d_clip_keeps_every_weight_of_d_in_range():
+    seed_everything(0)
+    data = digits("train")
+    G, D = tiny_dcgan(num_classes=None)
+    train_gan(G, D, lambda n: data.sample(n), num_steps=3, batch_size=16, lr=0.1, d_clip=0.01, progress=False)
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.01

@@ -4,7 +4,9 @@ import math
 import pytest
 import torch
 
-from gantutor.widgets import G_LOSSES, PlaygroundModel, playground
+from gantutor.widgets import G_LOSSES, latent_explorer, LatentExplorerModel, playground, PlaygroundModel, pruning_slider, PruningSliderModel
+from _nets import tiny_dcgan
+from gantutor.models import DCGANGenerator
 
 
 def params(module):
@@ -92,13 +94,11 @@ def test_the_widget_builds_and_its_controls_drive_the_model():
 
 
 def small_generator():
-    from gantutor.models import DCGANGenerator
     torch.manual_seed(0)
     return DCGANGenerator(latent_dim=8, base_channels=8)
 
 
 def test_the_pruning_slider_masks_and_removes_without_touching_G():
-    from gantutor.widgets import PruningSliderModel
     G = small_generator()
     before = [p.detach().clone() for p in G.parameters()]
     model = PruningSliderModel(G, torch.randn(6, 8))
@@ -119,9 +119,23 @@ def test_the_pruning_slider_masks_and_removes_without_touching_G():
 
 def test_the_pruning_slider_widget_scores_fid_when_given_real_images():
     pytest.importorskip("ipywidgets")
-    from gantutor.widgets import pruning_slider
     G = small_generator()
     box = pruning_slider(G, torch.randn(20, 8), real=torch.rand(20, 1, 28, 28) * 2 - 1)
     assert "FID (n = 20)" in box.children[1].children[1].value
     box.children[0].children[0].value = 0.5
     assert box.model.amount == 0.5 and "50.0%" in box.children[1].children[1].value
+
+
+def test_latent_explorer_walks_and_varies_the_class():
+    G, _ = tiny_dcgan()
+    model = LatentExplorerModel(G, seed_a=3, seed_b=4, steps=5)
+    walk = model.walk(label=2)
+    assert walk.shape == (5, 1, 8, 8) and not torch.allclose(walk[0], walk[-1])
+    classes = model.classes()
+    assert classes.shape == (10, 1, 8, 8) and torch.allclose(classes[2], walk[0], atol=1e-6)
+    with pytest.raises(ValueError, match="seed"):
+        model.set_seeds(-1, 2)
+    with pytest.raises(ValueError, match="conditional"):
+        LatentExplorerModel(tiny_dcgan(num_classes=None)[0]).classes()
+    widget = latent_explorer(G, steps=4)
+    assert widget.model.walk().shape == (4, 1, 8, 8)

@@ -144,14 +144,15 @@ def check_pack(fn) -> None:
 
 
 class _LinearCritic(torch.nn.Module):
-    """D(x) = w·x, whose gradient is w at every point: the penalty is known exactly."""
+    """D(x) = w·vec(x) (points (N, d) or images (N, 1, h, w)), whose gradient is w at every point:
+    the penalty is known exactly."""
 
     def __init__(self, w):
         super().__init__()
         self.w = torch.nn.Parameter(torch.tensor(w, dtype=torch.float32))
 
     def forward(self, x):
-        return x @ self.w
+        return x.flatten(1) @ self.w
 
 
 @exercise

@@ -9,6 +9,7 @@ import torch
 
 from gantutor import losses
 from gantutor.checks._core import exercise, _call, _check_loss, _fail, _passed, _scalar_loss
+from gantutor.checks.dynamics import _LinearCritic
 from gantutor.metrics import frechet_distance, psd_sqrt
 
 
@@ -138,24 +139,13 @@ def check_hinge_discriminator_loss(fn) -> None:
     _passed("the hinge loss is right, differentiable, and penalises only scores inside the margin.")
 
 
-class _PixelCritic(torch.nn.Module):
-    """D(x) = w·vec(x) on images (N, 1, 2, 2): its gradient is w everywhere."""
-
-    def __init__(self, w):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.tensor(w, dtype=torch.float32))
-
-    def forward(self, x):
-        return x.flatten(1) @ self.w
-
-
 @exercise
 def check_image_gradient_penalty(fn) -> None:
     """``fn(D, real, fake)`` on images (N, C, H, W) → E[(‖∇D(x̂)‖₂ − 1)²], one norm per image."""
     gen = torch.Generator().manual_seed(6)
     real, fake = torch.randn(16, 1, 2, 2, generator=gen), torch.randn(16, 1, 2, 2, generator=gen)
     for w, expected in (([0.5, 0.5, 0.5, 0.5], 0.0), ([0.0] * 4, 1.0), ([1.0, 2.0, 2.0, 4.0], 16.0)):
-        D = _PixelCritic(w)
+        D = _LinearCritic(w)
         norm = math.sqrt(sum(v * v for v in w))
         inputs = {"D": f"D(x) = {w}·vec(x) (gradient norm {norm:g} per image)", "real": real, "fake": fake}
         out = _scalar_loss(_call(fn, D, real.clone(), fake.clone(), inputs=inputs), inputs)
@@ -167,7 +157,7 @@ def check_image_gradient_penalty(fn) -> None:
                      round((4 * norm - 1) ** 2, 4): "one norm per image, then the mean over the batch"}
             _fail("wrong value", inputs=inputs, expected=expected, actual=out.item(),
                   hint=known.get(round(out.item(), 4), "E[(‖∇_x̂ D(x̂)‖₂ − 1)²], one norm per image over all its pixels"))
-    D = _PixelCritic([1.0, 2.0, 2.0, 4.0])
+    D = _LinearCritic([1.0, 2.0, 2.0, 4.0])
     out = _call(fn, D, real.clone(), fake.clone())
     if not out.requires_grad:
         _fail("the penalty cannot be trained through", hint="torch.autograd.grad(..., create_graph=True)")

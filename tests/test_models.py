@@ -1,8 +1,12 @@
-"""DCGAN and conditional DCGAN networks: shapes, ranges, and clear errors."""
+"""The networks (DCGAN and conditional DCGAN: shapes, ranges, clear errors) and the probes that run them."""
+import functools
+
 import pytest
 import torch
 
-from gantutor.models import DCGANDiscriminator, DCGANGenerator
+from gantutor.models import DCGANDiscriminator, DCGANGenerator, InstanceNoise, layer_shapes, layer_times
+from _nets import small_gan, tiny_dcgan
+from gantutor import seed_everything
 
 
 @pytest.mark.parametrize("size", [28, 8])
@@ -42,8 +46,6 @@ def test_bad_inputs_get_clear_errors():
 
 
 def test_layer_shapes_trace_the_generator():
-    from gantutor.models import layer_shapes
-
     G = DCGANGenerator(latent_dim=16, base_channels=8)
     rows = layer_shapes(G, torch.randn(2, 16))
     assert rows[0] == ("project.0", "Linear", (2, 16 * 49))
@@ -65,3 +67,41 @@ def test_spectral_norm_makes_every_layer_of_d_one_lipschitz():
         assert abs(sigma.item() - 1) < 1e-2, (m, sigma)
     plain = DCGANDiscriminator()
     assert torch.linalg.matrix_norm(plain.head.weight.detach(), ord=2) != pytest.approx(1, abs=1e-2)
+
+
+def test_models_refuse_wrong_input_shapes():
+    G, D = small_gan()
+    with pytest.raises(ValueError, match=r"z must have shape \(batch, 2\)"):
+        G(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 2\)"):
+        D(torch.zeros(4))
+
+def test_instance_noise_only_in_training_and_annealed_to_zero():
+    import functools
+
+    D = tiny_dcgan(num_classes=None)[1]
+    noisy = InstanceNoise(D, std=0.5)
+    x = torch.zeros(4, 1, 8, 8)
+    noisy.eval(), D.eval()
+    assert torch.equal(noisy(x), D(x))  # no noise when evaluating
+    noisy.train()
+    D.train()
+    seed_everything(0)
+    a = noisy(x)
+    seed_everything(0)
+    assert torch.allclose(a, D(0.5 * torch.randn_like(x)))
+    anneal = functools.partial(noisy.anneal, num_steps=10)
+    anneal(4, None, None, None)
+    assert noisy.std == pytest.approx(0.25)
+    anneal(9, None, None, None)
+    assert noisy.std == 0
+    with pytest.raises(ValueError, match="num_steps"):
+        noisy.anneal(3)
+
+
+def test_layer_times_times_every_leaf_layer_in_the_order_it_ran_and_restores_the_mode():
+    G = DCGANGenerator(latent_dim=8, base_channels=4).train()
+    times = layer_times(G, torch.randn(4, 8), repeats=3, warmup=1)
+    assert list(times) == [name for name, _, _ in layer_shapes(G, torch.randn(4, 8))]
+    assert all(ms > 0 for ms in times.values()) and G.training
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in G.modules()), "hooks left behind"
