@@ -54,6 +54,7 @@ END = re.compile(r"^[ \t]*### END SOLUTION\b.*$")
 DEF = re.compile(r"^[ \t]*def (?P<name>\w+)\(")
 CHECK_CALL = re.compile(r"\bcheck_\w+\(")
 CHAPTER = re.compile(r"^(?P<num>\d+)_")
+TABLE_ROW = re.compile(r"^\| (?P<number>\d+\.\d+) \|.*\| (?P<minutes>\d+) min \|", re.MULTILINE)  # chapter 8's list of drills
 HEADING = re.compile(r"^#+ (?P<label>(?:Exercise|Drill) \d+\.\d+)\b.*?(?:\((?P<minutes>\d+) min\))?[ \t]*$", re.MULTILINE)
 CHECK_OUTPUT = re.compile(r"^[ \t]*# NBVAL_CHECK_OUTPUT[ \t]*\n?", re.MULTILINE)
 BANNER = (
@@ -140,6 +141,15 @@ def _check_headings(nb, numbers: list[str], name: str, exercises) -> None:
                               f"{ex.stub_name}() as {number}")
 
 
+def _check_drill_table(nb, chapter: int, name: str, exercises) -> None:
+    """A table of drills (``| 8.1 | task | 10 min | …``), where a notebook has one, lists the registry's
+    drills of the chapter with their minutes, in order."""
+    rows = [(m["number"], int(m["minutes"])) for c in nb.cells if c.cell_type == "markdown" for m in TABLE_ROW.finditer(c.source)]
+    expected = [(ex.number, ex.minutes) for ex in registry.of_chapter(chapter, exercises) if ex.minutes]
+    if rows and rows != expected:
+        raise MarkerError(f"{name}: its table of drills lists {rows}; the registry (gantutor/checks/registry.py) has {expected}")
+
+
 def _code_hash(nb) -> str:
     sources = [c.source for c in nb.cells]
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]
@@ -177,6 +187,7 @@ def build_notebook(nb, name: str, exercises=None):
         raise MarkerError(f"{name}: its solution blocks are exercises {', '.join(numbers) or 'none'}, but the registry "
                           f"(gantutor/checks/registry.py) lists {', '.join(expected) or 'none'} for chapter {chapter}, in this order")
     _check_headings(nb, numbers, name, exercises)
+    _check_drill_table(nb, chapter, name, exercises)
     for k, cell in enumerate(ex.cells):
         cell["id"] = f"cell-{k}"  # stable ids: the build is byte-for-byte reproducible
     ex.metadata["gantutor"] = {"generated_from": f"solutions/{name}", "code_hash": _code_hash(ex)}

@@ -79,6 +79,16 @@ def test_the_notebook_must_agree_with_the_registry(change, match):
         course.build_notebook(nb, "03_demo.ipynb", DEMO)
 
 
+def test_a_table_of_drills_must_list_the_registrys_numbers_and_minutes():
+    drills = (Exercise("8.1", "check_d", "d", 1, minutes=10), Exercise("8.2", "check_e", "e", 1, minutes=5))
+    code = [f"def {f}():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION" for f in "de"]
+    table = "| drill | task | time |\n|---|---|---|\n| 8.1 | d | 10 min | 1 §1 |\n| 8.2 | e | {} min | 1 §2 |"
+    headings = ("## Drill 8.1 — d (10 min)", "## Drill 8.2 — e (5 min)")
+    course.build_notebook(solution_notebook(*code, headings=(table.format(5), *headings)), "08_drill.ipynb", drills)
+    with pytest.raises(course.MarkerError, match=r"table of drills lists \[\('8.1', 10\), \('8.2', 15\)\]"):
+        course.build_notebook(solution_notebook(*code, headings=(table.format(15), *headings)), "08_drill.ipynb", drills)
+
+
 def test_a_drills_heading_carries_the_registrys_minutes():
     drill = (Exercise("8.1", "check_d", "d", 1, minutes=10),)
     nb = solution_notebook("def d():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", headings=("## Drill 8.1 — d (5 min)",))
@@ -241,3 +251,11 @@ def test_stored_notebooks_show_what_a_finished_run_showed(path):
 def test_store_refuses_a_missing_notebook(tmp_path):
     with pytest.raises(ValueError, match="path must be a notebook file"):
         course.store(tmp_path / "nope.ipynb")
+
+
+def test_every_exercise_the_chapters_the_bank_and_the_readme_cite_is_in_the_registry():
+    numbers = {ex.number for ex in EXERCISES}
+    texts = {p.name: p.read_text() for p in [*sorted((ROOT / "notebooks").glob("*.ipynb")), ROOT / "README.md",
+                                            ROOT / "gantutor" / "interview" / "bank.yaml"]}
+    cited = {(name, m) for name, text in texts.items() for m in re.findall(r"(?:[Ee]xercise|[Dd]rill) (\d+\.\d+)", text)}
+    assert cited and not {c for c in cited if c[1] not in numbers}
