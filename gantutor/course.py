@@ -12,9 +12,10 @@ The exercise notebook gets, in its place, ``raise NotImplementedError("Exercise 
 the same indentation. The exercise's number comes from the exercise registry
 (``gantutor/checks/registry.py``), found by the chapter (the notebook's number prefix: ``01_minimax``
 → 1) and the function whose body the block is; so does the number in the exercise's heading
-(``## Exercise 1.2 — …``, ``## Drill 8.1 — … (10 min)``). A block that the registry does not know,
-a registered exercise without its block, and a heading that disagrees with the registry are
-errors. Outputs are cleared (and with them
+(``## Exercise 1.2 — …``, ``## Drill 8.1 — … (10 min)``). A block that the registry does not know and
+a registered exercise without its block are errors; ``build`` first writes the registry's numbers
+into the solutions' headings (and chapter 8's table of drills), so renumbering the course is an
+edit of the registry and a build, and ``--check`` reports a heading that disagrees. Outputs are cleared (and with them
 the ``# NBVAL_CHECK_OUTPUT`` markers, which would have nothing to compare), and every cell
 that calls a ``check_*`` function is tagged ``raises-exception`` so that "Run All" and nbval go on
 past the checks of exercises not done yet.
@@ -150,6 +151,40 @@ def _check_drill_table(nb, chapter: int, name: str, exercises) -> None:
         raise MarkerError(f"{name}: its table of drills lists {rows}; the registry (gantutor/checks/registry.py) has {expected}")
 
 
+def renumber(nb, name: str, exercises=None) -> bool:
+    """Write the registry's numbers (and drills' minutes) into solution notebook ``nb``'s exercise
+    headings and table of drills, in place; True when anything changed. ``build`` runs it first,
+    so renumbering the course is an edit of the registry and a build."""
+    exercises = registry.EXERCISES if exercises is None else exercises
+    chapter = chapter_of(Path(name))
+    number_of = _numbering(chapter, name, exercises)
+    numbers = [n for i, c in enumerate(nb.cells) if c.cell_type == "code"
+               for n in strip_solution(c.source, number_of, f"{name}, cell {i}")[1]]
+    todo = iter(registry.by_number(n, exercises) for n in numbers)
+    drills = iter([ex for ex in registry.of_chapter(chapter, exercises) if ex.minutes])
+
+    def heading(m):
+        ex = next(todo, None)
+        if ex is None:
+            return m[0]
+        text = m[0].replace(m["label"], _heading(ex), 1)
+        return text[:m.start("minutes") - m.start()] + str(ex.minutes) + text[m.end("minutes") - m.start():] \
+            if ex.minutes and m["minutes"] else text
+
+    def row(m):
+        ex = next(drills, None)
+        if ex is None:
+            return m[0]
+        return m[0].replace(f"| {m['number']} |", f"| {ex.number} |", 1).replace(f"| {m['minutes']} min |", f"| {ex.minutes} min |")
+
+    changed = False
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            new = TABLE_ROW.sub(row, HEADING.sub(heading, c.source))
+            changed, c.source = changed or new != c.source, new
+    return changed
+
+
 def _code_hash(nb) -> str:
     sources = [c.source for c in nb.cells]
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]
@@ -223,9 +258,15 @@ def _backup(path: Path) -> Path:
 
 
 def build(root: Path | None = None, log=print) -> list[Path]:
-    """Write ``exercises/`` from ``solutions/``; return the files written."""
+    """Write ``exercises/`` from ``solutions/`` (after writing the registry's numbers into the
+    solutions' headings); return the exercise files written."""
     root = Path(root or repo_root())
     (root / "exercises").mkdir(exist_ok=True)
+    for path in sorted((root / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if renumber(nb, path.name):
+            nbformat.write(nb, path)
+            log(f"renumbered {path.relative_to(root)} from the exercise registry")
     written = []
     for path, text in plan(root).items():
         if path.exists() and path.read_text() == text:
@@ -241,7 +282,10 @@ def build(root: Path | None = None, log=print) -> list[Path]:
 def check(root: Path | None = None) -> list[str]:
     """Problems that make ``exercises/`` differ from a fresh build (an empty list when in sync)."""
     root = Path(root or repo_root())
-    expected = plan(root)
+    try:
+        expected = plan(root)
+    except MarkerError as err:
+        return [f"{err} (`python -m gantutor.course build` writes the registry's numbers into the headings)"]
     problems = [f"{p.relative_to(root)} is missing" for p in expected if not p.exists()]
     problems += [f"{p.relative_to(root)} is out of date" for p, text in expected.items() if p.exists() and p.read_text() != text]
     problems += [f"{p.relative_to(root)} has no source in solutions/" for p in sorted((root / "exercises").glob("*.ipynb"))

@@ -259,3 +259,25 @@ def test_every_exercise_the_chapters_the_bank_and_the_readme_cite_is_in_the_regi
                                             ROOT / "gantutor" / "interview" / "bank.yaml"]}
     cited = {(name, m) for name, text in texts.items() for m in re.findall(r"(?:[Ee]xercise|[Dd]rill) (\d+\.\d+)", text)}
     assert cited and not {c for c in cited if c[1] not in numbers}
+
+
+def test_build_writes_the_registrys_numbers_into_the_solutions_headings(mini_course, monkeypatch):
+    course.build(mini_course, log=lambda *_: None)
+    monkeypatch.setattr(registry, "EXERCISES", (Exercise("1.3", "check_a", "a", 1),))  # the course renumbered
+    assert "should read 'Exercise 1.3'" in course.check(mini_course)[0]
+    messages = []
+    course.build(mini_course, log=messages.append)
+    solution = nbformat.read(mini_course / "solutions" / "01_mini.ipynb", 4)
+    assert solution.cells[-1].source == "## Exercise 1.3 — a" and messages[0].startswith("renumbered solutions/01_mini")
+    assert course.check(mini_course) == []
+    exercise = nbformat.read(mini_course / "exercises" / "01_mini.ipynb", 4)
+    assert any('Exercise 1.3: write the body of a()' in c.source for c in exercise.cells)
+
+
+def test_renumbering_sets_a_drills_minutes_in_its_heading_and_the_table():
+    drills = (Exercise("8.1", "check_d", "d", 1, minutes=10),)
+    nb = solution_notebook("def d():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+                           headings=("| 8.1 | d | 5 min | 1 §1 |", "## Drill 8.2 — d (5 min)"))
+    assert course.renumber(nb, "08_drill.ipynb", drills)
+    assert [c.source for c in nb.cells[-2:]] == ["| 8.1 | d | 10 min | 1 §1 |", "## Drill 8.1 — d (10 min)"]
+    assert not course.renumber(nb, "08_drill.ipynb", drills)
