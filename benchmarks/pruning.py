@@ -90,13 +90,14 @@ def quality_and_size(G, z: torch.Tensor, test: torch.Tensor, macs_of=None, **ent
     return entry, samples
 
 
-def latencies(models: dict) -> dict:
-    """{name: {"latency_ms_b1", "latency_ms_b64", "latency_ms_b64_no_onednn"}}, every model timed interleaved."""
+def latencies(models: dict, rounds: int | None = None) -> dict:
+    """{name: {"latency_ms_b1", "latency_ms_b64", "latency_ms_b64_no_onednn"}}, every model timed interleaved
+    over ``rounds`` rounds (default 30 at batch 1, 20 at batch 64)."""
     out = {name: {} for name in models}
     for key, batch, onednn in (("latency_ms_b1", 1, True), ("latency_ms_b64", 64, True), ("latency_ms_b64_no_onednn", 64, False)):
         torch.backends.mkldnn.enabled = onednn
         try:
-            ms = P.compare_latency(models, torch.randn(batch, 64), rounds=30 if batch == 1 else 20)
+            ms = P.compare_latency(models, torch.randn(batch, 64), rounds=rounds or (30 if batch == 1 else 20))
         finally:
             torch.backends.mkldnn.enabled = True
         for name, value in ms.items():
@@ -115,6 +116,8 @@ def distilled(student, teacher, steps: int, **options):
 def main(argv=None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=DISTILL_STEPS, help="distillation steps per model")
+    p.add_argument("--rounds", type=int, default=None, help="latency rounds (default 30 at batch 1, 20 at batch 64; "
+                   "fewer for a quick try)")
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     test = mnist("test").images
@@ -146,7 +149,7 @@ def main(argv=None) -> int:
     result, samples = {}, {}
     for name, model in models.items():
         result[name], samples[name] = quality_and_size(model, z, test, **rows[name])
-    for name, times in latencies(models).items():
+    for name, times in latencies(models, args.rounds).items():
         result[name] |= times
     for name, r in result.items():
         print(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in r.items()), file=sys.stderr, flush=True)

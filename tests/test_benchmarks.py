@@ -115,7 +115,7 @@ PRUNING_KEYS = {"fid", "params", "nonzeros", "macs", "bytes", "latency_ms_b1", "
 
 
 def test_pruning_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
-    out = subprocess.run([sys.executable, "pruning.py", "--json", "--out", str(tmp_path), "--steps", "4"],
+    out = subprocess.run([sys.executable, "pruning.py", "--json", "--out", str(tmp_path), "--steps", "4", "--rounds", "3"],
                          cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout)
     for entry in ("dense", "unstructured_90", "structured", "int8"):
