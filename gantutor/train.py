@@ -16,7 +16,7 @@ import copy
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -148,6 +148,13 @@ class History:
     def last(self) -> dict:
         """The latest record as a dict (empty before the first step)."""
         return {k: v[-1] for k, v in vars(self).items() if v}
+
+    @classmethod
+    def with_keys(cls, name: str, *keys: str, doc: str = "", module: str = __name__) -> type:
+        """A ``History`` that also records ``keys`` (the records of another trainer), named ``name``."""
+        new = make_dataclass(name, [(key, list, field(default_factory=list)) for key in keys], bases=(cls,))
+        new.__doc__, new.__module__, new.__qualname__ = doc, module, name
+        return new
 
 
 def _real_batch(sample_real, batch_size: int, num_classes, device):

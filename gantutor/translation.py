@@ -20,8 +20,6 @@ so they do not chase only the generators' latest output.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -75,17 +73,10 @@ class ImagePool:
         return torch.stack(out)  # (B, ...)
 
 
-@dataclass
-class TranslationHistory(History):
-    """``History`` with the translation terms: pix2pix's ``l1``; CycleGAN's adversarial ``g_gan``,
-    ``cycle`` and ``identity`` terms of G's loss, and the loss of each discriminator."""
-
-    l1: list = field(default_factory=list)
-    g_gan: list = field(default_factory=list)
-    cycle: list = field(default_factory=list)
-    identity: list = field(default_factory=list)
-    d_a: list = field(default_factory=list)
-    d_b: list = field(default_factory=list)
+TranslationHistory = History.with_keys(
+    "TranslationHistory", "l1", "g_gan", "cycle", "identity", "d_a", "d_b", module=__name__,
+    doc="``History`` with the translation terms: pix2pix's ``l1``; CycleGAN's adversarial ``g_gan``, ``cycle`` and "
+        "``identity`` terms of G's loss, and the loss of each discriminator.")
 
 
 def _pair(a, b):

@@ -11,7 +11,6 @@ distillation alone. ``GradualPruning`` plugs in as a callback, to prune while di
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -22,11 +21,8 @@ from gantutor.sampling import sample_noise
 from gantutor.train import History, prepare, run_loop
 
 
-@dataclass
-class DistillHistory(History):
-    """``History`` with the distillation loss, E|G_student(z) − G_teacher(z)|."""
-
-    distill_loss: list = field(default_factory=list)
+DistillHistory = History.with_keys("DistillHistory", "distill_loss", module=__name__,
+                                   doc="``History`` with the distillation loss, E|G_student(z) − G_teacher(z)|.")
 
 
 def distill(student: nn.Module, teacher: nn.Module, *, num_steps: int = 2000, batch_size: int = 64, lr: float = 1e-3,
