@@ -5,6 +5,8 @@
     gantutor sheet [--answers] [--format md|html] [--topic T] [--n N] [--lang zh|en] [-o FILE]
     gantutor build-exercises            write exercises/ from solutions/
     gantutor check-exercises            exit 1 when exercises/ is out of date
+    gantutor grade SUBMISSIONS --out OUT [--timeout S] [--jobs N]
+                                        grade a class's notebooks: grades.csv, feedback per student
 
 Progress lives in ``$GANTUTOR_DATA_DIR/progress.sqlite3`` (default: the user's data directory).
 """
@@ -18,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from gantutor import __version__
-from gantutor import course
+from gantutor import course, grade
 from gantutor.interview import QuizSession, load_bank, select, sheet, terminal
 from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
 from gantutor.interview.progress import Progress, ProgressError
@@ -48,10 +50,18 @@ def main(argv=None) -> int:
     sheet.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     sub.add_parser("build-exercises", help="write exercises/ from solutions/")
     sub.add_parser("check-exercises", help="exit 1 when exercises/ is out of date")
+    grading = sub.add_parser("grade", help="grade a class's exercise notebooks with the course's checks")
+    grading.add_argument("submissions", type=Path, help="a folder with one sub-folder per student, holding NN_name.ipynb files")
+    grading.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/<student>.md go")
+    grading.add_argument("--timeout", type=float, default=300, help="seconds each notebook may run (default 300)")
+    grading.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time (2 uses both cores)")
     args = parser.parse_args(argv)
     if args.command in ("quiz", "sheet") and args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
-    command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _build, "check-exercises": _check}
+    if args.command == "grade" and (args.timeout <= 0 or args.jobs < 1):
+        parser.error(f"--timeout must be > 0 and --jobs at least 1, got {args.timeout:g} and {args.jobs}")
+    command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _build, "check-exercises": _check,
+               "grade": _grade}
     try:
         return command[args.command](args)
     except BrokenPipeError:  # e.g. `gantutor sheet | head`: the reader left; say nothing more
@@ -133,6 +143,24 @@ def _build(args) -> int:
 
 def _check(args) -> int:
     return course.main(["--check"])
+
+
+def _grade(args) -> int:
+    known = {p.name for p in (course.repo_root() / "exercises").glob("*.ipynb")}
+    try:
+        rows, unknown = grade.grade(args.submissions, known, timeout=args.timeout, jobs=args.jobs)
+    except FileNotFoundError as err:
+        print(f"gantutor grade: {err}", file=sys.stderr)
+        return 2
+    for name in unknown:
+        print(f"not graded (not an exercise notebook: the names are those of exercises/): {name}", file=sys.stderr)
+    if not rows:
+        print("gantutor grade: no exercise notebook found under " + str(args.submissions), file=sys.stderr)
+        return 2
+    written = grade.write_report(rows, args.out)
+    print(grade.summary(rows))
+    print(f"wrote {written[0]} and {len(written) - 1} feedback files in {args.out / 'feedback'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -76,8 +77,6 @@ def store(path: Path, execute: bool = True, timeout: int = 600) -> list[str]:
         raise ValueError(f"path must be a notebook file, got {str(path)!r} (no such file)")
     nb = nbformat.read(path, as_version=4)
     if execute:
-        from nbclient import NotebookClient  # a dev dependency: only storing needs it
-
         NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     path.write_text(nbformat.writes(tidy_outputs(nb)) + "\n")
