@@ -40,7 +40,15 @@ PY_FLOOR := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"/\1/p' pyproject
 # notebooks are run by tests/test_course.py, which checks more than nbval could: every check cell
 # raises "not done yet" (NotImplementedError) and every other cell runs clean.
 # First, cheaply: nothing in the package, tests or benchmarks needs a Python newer than the floor.
-test: $(STAMP)
+# The teacher's tools (nbgrader) that make test checks against, in the same venv.
+TEACH_STAMP := $(VENV)/.teach-$(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+
+$(TEACH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,teach]"
+	@rm -f $(VENV)/.teach-*
+	@touch $@
+
+test: $(STAMP) $(TEACH_STAMP)
 	$(VENV)/bin/vermin --quiet --no-tips --violations --target=$(PY_FLOOR)- gantutor tests benchmarks conftest.py
 	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
 

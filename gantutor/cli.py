@@ -7,6 +7,7 @@
     gantutor check-exercises            exit 1 when exercises/ is out of date
     gantutor grade SUBMISSIONS --out OUT [--timeout S] [--jobs N]
                                         grade a class's notebooks: grades.csv, feedback per student
+    gantutor export nbgrader COURSE_DIR the exercise chapters as an nbgrader course
 
 Progress lives in ``$GANTUTOR_DATA_DIR/progress.sqlite3`` (default: the user's data directory).
 """
@@ -20,7 +21,7 @@ import warnings
 from pathlib import Path
 
 from gantutor import __version__
-from gantutor import course, grade
+from gantutor import course, export, grade
 from gantutor.interview import QuizSession, load_bank, select, sheet, terminal
 from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
 from gantutor.interview.progress import Progress, ProgressError
@@ -55,13 +56,16 @@ def main(argv=None) -> int:
     grading.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/<student>.md go")
     grading.add_argument("--timeout", type=float, default=300, help="seconds each notebook may run (default 300)")
     grading.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time (2 uses both cores)")
+    export = sub.add_parser("export", help="the course for another tool: nbgrader")
+    export.add_argument("tool", choices=["nbgrader"])
+    export.add_argument("course_dir", type=Path, help="the nbgrader course folder to write (source/ and nbgrader_config.py)")
     args = parser.parse_args(argv)
     if args.command in ("quiz", "sheet") and args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
     if args.command == "grade" and (args.timeout <= 0 or args.jobs < 1):
         parser.error(f"--timeout must be > 0 and --jobs at least 1, got {args.timeout:g} and {args.jobs}")
     command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _build, "check-exercises": _check,
-               "grade": _grade}
+               "grade": _grade, "export": _export}
     try:
         return command[args.command](args)
     except BrokenPipeError:  # e.g. `gantutor sheet | head`: the reader left; say nothing more
@@ -143,6 +147,13 @@ def _build(args) -> int:
 
 def _check(args) -> int:
     return course.main(["--check"])
+
+
+def _export(args) -> int:
+    written = export.to_nbgrader(args.course_dir, log=lambda line: None)
+    print(f"wrote {len(written) - 1} assignments in {args.course_dir / 'source'} and {written[-1]}; then, in that folder: "
+          "nbgrader generate_assignment 01_minimax, and nbgrader autograde 01_minimax once students submit")
+    return 0
 
 
 def _grade(args) -> int:

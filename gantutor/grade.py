@@ -19,6 +19,7 @@ feedback file in OUT is kept as a dated copy before it is replaced.
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import shutil
 import tempfile
@@ -39,21 +40,31 @@ STATUSES = ("passed", "failed", "not done", "error", "timed out", "missing")
 SYMBOL = {"passed": "✔", "failed": "✘", "not done": "·", "error": "E", "timed out": "T", "missing": "–"}
 RESULT_TYPE = "application/vnd.gantutor.grades+json"
 
-# Run in the learner's kernel after the notebook: a fresh gantutor.checks (the learner's patches of the
-# modules it imported do not reach it), each registered check on the learner's object, results as one
-# display of RESULT_TYPE. {exercises} is a JSON list of [number, check, answer].
-GRADER_CELL = '''
-def __gantutor_grade(exercises, namespace):
-    import contextlib, importlib, io, sys
-    from IPython.display import display
-    theirs = {{k: sys.modules.pop(k) for k in list(sys.modules) if k == "gantutor" or k.startswith("gantutor.")}}
+
+def fresh_checks():
+    """``gantutor.checks`` imported afresh, beside (not instead of) the copy the notebook imported:
+    whatever the notebook patched in its gantutor modules does not reach the checks returned."""
+    import importlib
+    import sys
+
+    theirs = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] == "gantutor"}
     try:
-        checks = importlib.import_module("gantutor.checks")
-        failure = importlib.import_module("gantutor.checks._core").CheckFailure
+        return importlib.import_module("gantutor.checks")
     finally:
-        for k in [k for k in sys.modules if k == "gantutor" or k.startswith("gantutor.")]:
+        for k in [k for k in sys.modules if k.split(".")[0] == "gantutor"]:
             del sys.modules[k]
         sys.modules.update(theirs)
+
+
+# Run in the learner's kernel after the notebook: fresh_checks (its own source, so that nothing the
+# notebook patched is used to find it), each registered check on the learner's object, the results
+# as one display of RESULT_TYPE. {exercises} is a JSON list of [number, check, answer].
+GRADER_CELL = inspect.getsource(fresh_checks).replace("{", "{{").replace("}", "}}") + '''
+
+def __gantutor_grade(exercises, namespace):
+    import contextlib, io
+    from IPython.display import display
+    checks = fresh_checks()
     results = []
     for number, check, answer in exercises:
         if answer not in namespace:
@@ -66,7 +77,7 @@ def __gantutor_grade(exercises, namespace):
             results.append([number, "passed", out.getvalue().strip()])
         except NotImplementedError as err:
             results.append([number, "not done", str(err)])
-        except failure as err:
+        except checks.CheckFailure as err:
             results.append([number, "failed", str(err)])
         except Exception as err:
             results.append([number, "error", f"{{type(err).__name__}}: {{err}}"])
