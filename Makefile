@@ -5,10 +5,17 @@ PY     := $(VENV)/bin/python
 # The install is stamped with a hash of pyproject.toml: a second run does not reinstall.
 STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 PORT   ?= 8888
+# Where pip finds packages (TEACHING.md, "Setting up a lab"):
+#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu   PyTorch's CPU-only wheels (Linux pip otherwise brings the
+#                                                               CUDA build, ~6 GB), installed before the rest
+#   make lab WHEELHOUSE=/path/to/wheelhouse                     offline: only the wheels of `make wheelhouse`
+TORCH_INDEX ?=
+WHEELHOUSE  ?=
+PIP_FROM    := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 # JupyterLab refuses to run as root unless told; a container or Binder often runs as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test install clean-venv exercises benchmark
+.PHONY: lab test install clean-venv exercises benchmark wheelhouse
 
 exercises: $(STAMP)
 	$(PY) -m gantutor.course build
@@ -20,8 +27,9 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(if $(WHEELHOUSE),,$(PY) -m pip install --upgrade --quiet pip)
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet torch torchvision --index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -44,13 +52,19 @@ PY_FLOOR := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"/\1/p' pyproject
 TEACH_STAMP := $(VENV)/.teach-$(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 $(TEACH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,teach]"
+	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[dev,teach]"
 	@rm -f $(VENV)/.teach-*
 	@touch $@
 
 test: $(STAMP) $(TEACH_STAMP)
 	$(VENV)/bin/vermin --quiet --no-tips --violations --target=$(PY_FLOOR)- gantutor tests benchmarks conftest.py
 	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
+
+# Every wheel the course needs (with the teacher's tools), for lab machines without internet: copy the
+# folder over, then `make lab WHEELHOUSE=wheelhouse` there. Add TORCH_INDEX=... for CPU-only PyTorch.
+wheelhouse: $(STAMP)
+	$(if $(TORCH_INDEX),$(PY) -m pip download --quiet -d wheelhouse torch torchvision --index-url $(TORCH_INDEX))
+	$(PY) -m pip download --quiet -d wheelhouse pip setuptools wheel ".[dev,teach]"
 
 clean-venv:
 	rm -rf $(VENV)
