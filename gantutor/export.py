@@ -17,14 +17,13 @@ An existing file is kept as a dated copy before it is replaced.
 from __future__ import annotations
 
 import re
-import shutil
-import time
 from pathlib import Path
 
 import nbformat
 
 from gantutor.checks import registry
 from gantutor.course import BEGIN, CHECK_CALL, chapter_of, repo_root
+from gantutor.grade import keep_aside
 
 CONFIG = '''# nbgrader's configuration for the gantutor course (written by `gantutor export nbgrader`).
 c = get_config()  # noqa: F821 - nbgrader provides it
@@ -76,11 +75,6 @@ def nbgrader_notebook(nb, name: str):
     return out
 
 
-def _keep(path: Path) -> None:
-    if path.exists():
-        shutil.move(path, path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"))
-
-
 def to_nbgrader(course_dir: Path, root: Path | None = None, log=print) -> list[Path]:
     """Write the nbgrader course into ``course_dir``; returns the files written."""
     course_dir, root = Path(course_dir).resolve(), Path(root or repo_root())
@@ -88,11 +82,11 @@ def to_nbgrader(course_dir: Path, root: Path | None = None, log=print) -> list[P
     for path in sorted((root / "solutions").glob("*.ipynb")):
         target = course_dir / "source" / path.stem / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        _keep(target)
+        keep_aside(target)
         nbformat.write(nbgrader_notebook(nbformat.read(path, as_version=4), path.name), target)
         written.append(target)
     config = course_dir / "nbgrader_config.py"
-    _keep(config)
+    keep_aside(config)
     config.write_text(CONFIG.format(root=str(course_dir)))
     written.append(config)
     for path in written:

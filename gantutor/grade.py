@@ -191,14 +191,14 @@ def grade(folder: Path, known: set[str], timeout: float = 300, jobs: int = 1, pr
     return rows, unknown
 
 
-def _keep(path: Path) -> None:
+def keep_aside(path: Path) -> None:
     """Move an existing file aside (a dated copy) so that nothing a teacher saved is overwritten."""
     if path.exists():
         shutil.move(path, path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"))
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
-    _keep(path)
+    keep_aside(path)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(asdict(rows[0]) if rows else Row.__annotations__))
         writer.writeheader()
@@ -242,7 +242,7 @@ def write_report(rows: list[Row], out: Path) -> list[Path]:
     written = [out / "grades.csv"]
     for student in dict.fromkeys(r.student for r in rows):
         path = out / "feedback" / f"{student}.md"
-        _keep(path)
+        keep_aside(path)
         path.write_text(feedback(rows, student), encoding="utf-8")
         written.append(path)
     return written
