@@ -176,3 +176,13 @@ def test_a_missing_submissions_folder_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
     assert "one sub-folder per student" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_files_that_are_not_exercise_notebooks_are_reported_not_graded(tmp_path):
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / CH2).write_text("{}")
+    (tmp_path / "ann" / "notes.txt").write_text("hello")
+    (tmp_path / "ann" / "02_training_dynamics (1).ipynb").write_text("{}")
+    found, unknown = grade.submissions(tmp_path, {CH2})
+    assert [(s, p.name) for s, p in found] == [("ann", CH2)]
+    assert unknown == ["ann/02_training_dynamics (1).ipynb", "ann/notes.txt"]
