@@ -21,7 +21,6 @@ import warnings
 from pathlib import Path
 
 from gantutor import __version__
-from gantutor import course, export, grade
 from gantutor.interview import QuizSession, load_bank, select, sheet, terminal
 from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
 from gantutor.interview.progress import Progress, ProgressError
@@ -64,7 +63,7 @@ def main(argv=None) -> int:
         parser.error(f"--n must be at least 1, got {args.n}")
     if args.command == "grade" and (args.timeout <= 0 or args.jobs < 1):
         parser.error(f"--timeout must be > 0 and --jobs at least 1, got {args.timeout:g} and {args.jobs}")
-    command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _build, "check-exercises": _check,
+    command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _exercises, "check-exercises": _exercises,
                "grade": _grade, "export": _export}
     try:
         return command[args.command](args)
@@ -141,15 +140,17 @@ def _sheet(args) -> int:
     return 0
 
 
-def _build(args) -> int:
-    return course.main(["build"])
+# The commands for maintainers and teachers import their modules when run: nbformat (through
+# jsonschema) and nbclient take seconds to load, and `gantutor quiz` should start at once.
+def _exercises(args) -> int:
+    from gantutor import course
 
-
-def _check(args) -> int:
-    return course.main(["--check"])
+    return course.main(["build"] if args.command == "build-exercises" else ["--check"])
 
 
 def _export(args) -> int:
+    from gantutor import export
+
     written = export.to_nbgrader(args.course_dir, log=lambda line: None)
     print(f"wrote {len(written) - 1} assignments in {args.course_dir / 'source'} and {written[-1]}; then, in that folder: "
           "nbgrader generate_assignment 01_minimax, and nbgrader autograde 01_minimax once students submit")
@@ -157,7 +158,9 @@ def _export(args) -> int:
 
 
 def _grade(args) -> int:
-    known = {p.name for p in (course.repo_root() / "exercises").glob("*.ipynb")}
+    from gantutor import grade
+
+    known = {p.name for p in (grade.repo_root() / "exercises").glob("*.ipynb")}
     try:
         rows, unknown = grade.grade(args.submissions, known, timeout=args.timeout, jobs=args.jobs)
     except FileNotFoundError as err:

@@ -34,7 +34,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from tqdm.auto import tqdm
 
 from gantutor.checks import registry
-from gantutor.course import CHECK_CALL, chapter_of
+from gantutor.course import CHECK_CALL, chapter_of, repo_root
 
 STATUSES = ("passed", "failed", "not done", "error", "timed out", "missing")
 SYMBOL = {"passed": "✔", "failed": "✘", "not done": "·", "error": "E", "timed out": "T", "missing": "–"}
