@@ -27,7 +27,7 @@ LITERATURE = {
     "d-half-at-equilibrium": {"0.5": "D(G(z)) = 1/2, the optimal D's output at p_g = p_data: the claim the question tests"},
     "gan-training-process": {"0.5": "Adam β1 = 0.5, the course's setting (gantutor/train.py adam; Radford et al. 2016)"},
     "dcgan-changes": {"0.5": "Adam β1 = 0.5 of Radford et al. 2016",
-                      "0.2": "LeakyReLU slope 0.2 of Radford et al. 2016, also the course's D (gantutor/models.py)"},
+                      "0.2": "LeakyReLU slope 0.2 of Radford et al. 2016, also the course's D (gantutor/models/dcgan.py)"},
     "coding-mnist-gan": {"0.5": "Adam β1 = 0.5 of Radford et al. 2016"},
     "training-tips": {"0.5": "Adam β1 = 0.5, the recipe's setting (gantutor/train.py DCGAN_RECIPE)"},
     "improve-quality": {"0.5": "Adam β1 = 0.5, the recipe's setting (gantutor/train.py DCGAN_RECIPE)"},
