@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from gantutor import losses
-from gantutor.checks._core import exercise, _call, _check_loss, _diagnose, _fail, _missing_grad, _passed, _seeded
+from gantutor.checks._core import exercise, _NO_GRAD, _call, _check_loss, _diagnose, _fail, _missing_grad, _passed, _seeded
 from gantutor.models import PatchDiscriminator, receptive_field
 
 
@@ -118,8 +118,7 @@ def check_receptive_field(fn) -> None:
     _passed("16, 70 and 286 pixels for the PatchGANs, and right with dilation and pooling.")
 
 
-_GENERATORS_LEARN = ("build the loss from the input tensors with torch operations (no .item(), float(), numpy or "
-                     ".detach()): the generators learn through it")
+_GENERATORS_LEARN = _NO_GRAD + ": the generators learn through it"
 
 
 def _images(gen, *shape, dtype=torch.float64):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gantutor._validate import batch_of, positive_int
+from gantutor._validate import positive_int
 
 
 def _check_square_images(x, channels: int, multiple: int, name: str = "x", at_least: int = 1) -> torch.Tensor:

@@ -16,7 +16,6 @@ References: Han et al., "Learning both Weights and Connections for Efficient Neu
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
