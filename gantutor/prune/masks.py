@@ -16,7 +16,6 @@ References: Han et al., "Learning both Weights and Connections for Efficient Neu
 """
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
