@@ -9,3 +9,7 @@ import tempfile
 
 def pytest_configure(config):
     os.environ["GANTUTOR_DATA_DIR"] = tempfile.mkdtemp(prefix="gantutor-test-data-")
+
+# The zh twins (notebooks/zh, solutions/zh, exercises/zh) have the English notebooks' code and are
+# compared with them by tests/test_i18n.py, not run again by nbval.
+collect_ignore_glob = ["notebooks/zh/*", "solutions/zh/*", "exercises/zh/*"]

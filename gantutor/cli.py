@@ -21,43 +21,44 @@ import warnings
 from pathlib import Path
 
 from gantutor import __version__
+from gantutor.i18n import lang, t
 from gantutor.interview import QuizSession, load_bank, select, sheet, terminal
 from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
 from gantutor.interview.progress import Progress, ProgressError
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="gantutor", description="The gantutor course's command-line tools.")
+    parser = argparse.ArgumentParser(prog="gantutor", description=t("The gantutor course's command-line tools."))
     parser.add_argument("--version", action="version", version=f"gantutor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def filters(p, n_default):
         p.add_argument("--topic", choices=TOPICS)
         p.add_argument("--difficulty", choices=DIFFICULTIES)
-        p.add_argument("--lang", choices=LANGS, default="en")
-        p.add_argument("--n", type=int, default=n_default, help=f"how many questions (default {n_default})")
+        p.add_argument("--lang", choices=LANGS, default=lang(), help=t("the language of the questions (default: GANTUTOR_LANG, else en)"))
+        p.add_argument("--n", type=int, default=n_default, help=t(f"how many questions (default {n_default})"))
 
-    quiz = sub.add_parser("quiz", help="drill the interview questions (due and wrong ones first)")
+    quiz = sub.add_parser("quiz", help=t("drill the interview questions (due and wrong ones first)"))
     filters(quiz, 10)
     quiz.add_argument("--mode", choices=("flash", "choice"), default="flash",
-                      help="flash cards (reveal, then say if you knew it) or multiple choice")
-    progress = sub.add_parser("progress", help="show what you answered, per question")
-    progress.add_argument("--json", action="store_true", help="print one JSON object")
-    sheet = sub.add_parser("sheet", help="a printable quiz sheet for a class (Markdown or HTML)")
+                      help=t("flash cards (reveal, then say if you knew it) or multiple choice"))
+    progress = sub.add_parser("progress", help=t("show what you answered, per question"))
+    progress.add_argument("--json", action="store_true", help=t("print one JSON object"))
+    sheet = sub.add_parser("sheet", help=t("a printable quiz sheet for a class (Markdown or HTML)"))
     filters(sheet, 20)
-    sheet.add_argument("--answers", action="store_true", help="include the answers and explanations")
+    sheet.add_argument("--answers", action="store_true", help=t("include the answers and explanations"))
     sheet.add_argument("--format", choices=("md", "html"), default="md")
-    sheet.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
-    sub.add_parser("build-exercises", help="write exercises/ from solutions/")
-    sub.add_parser("check-exercises", help="exit 1 when exercises/ is out of date")
-    grading = sub.add_parser("grade", help="grade a class's exercise notebooks with the course's checks")
-    grading.add_argument("submissions", type=Path, help="a folder with one sub-folder per student, holding NN_name.ipynb files")
-    grading.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/<student>.md go")
-    grading.add_argument("--timeout", type=float, default=300, help="seconds each notebook may run (default 300)")
-    grading.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time (2 uses both cores)")
-    export = sub.add_parser("export", help="the course for another tool: nbgrader")
+    sheet.add_argument("-o", "--output", type=Path, help=t("write to this file instead of printing"))
+    sub.add_parser("build-exercises", help=t("write exercises/ from solutions/"))
+    sub.add_parser("check-exercises", help=t("exit 1 when exercises/ is out of date"))
+    grading = sub.add_parser("grade", help=t("grade a class's exercise notebooks with the course's checks"))
+    grading.add_argument("submissions", type=Path, help=t("a folder with one sub-folder per student, holding NN_name.ipynb files"))
+    grading.add_argument("--out", type=Path, required=True, help=t("where grades.csv and feedback/<student>.md go"))
+    grading.add_argument("--timeout", type=float, default=300, help=t("seconds each notebook may run (default 300)"))
+    grading.add_argument("--jobs", type=int, default=1, help=t("notebooks graded at the same time (2 uses both cores)"))
+    export = sub.add_parser("export", help=t("the course for another tool: nbgrader"))
     export.add_argument("tool", choices=["nbgrader"])
-    export.add_argument("course_dir", type=Path, help="the nbgrader course folder to write (source/ and nbgrader_config.py)")
+    export.add_argument("course_dir", type=Path, help=t("the nbgrader course folder to write (source/ and nbgrader_config.py)"))
     args = parser.parse_args(argv)
     if args.command in ("quiz", "sheet") and args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")

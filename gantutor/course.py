@@ -45,6 +45,7 @@ from pathlib import Path
 import nbformat
 
 from gantutor.checks import registry
+from gantutor.i18n import catalog
 from gantutor.stored import NEEDS_KERNEL, WIDGET_STATE, WIDGET_VIEW, store, stored_problems, tidy_outputs  # noqa: F401
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\b.*$")
@@ -60,6 +61,11 @@ BANNER = (
     "`raise NotImplementedError`, run it, then run the check below it: the check says what is right "
     "or what is wrong. Your edits are yours: rebuilding the exercises backs them up to "
     "`exercises/.backup/` first."
+)
+BANNER_ZH = (
+    "> **练习笔记本**（由 `solutions/zh/{name}` 生成）。把每个写着 `raise NotImplementedError` 的单元格"
+    "换成你的代码并运行，再运行它下面的检查：检查会告诉你哪里对、哪里错。你的修改归你所有：重新生成练习之前，"
+    "它们会先被备份到 `exercises/zh/.backup/`。"
 )
 
 
@@ -187,16 +193,18 @@ def _code_hash(nb) -> str:
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]
 
 
-def build_notebook(nb, name: str, exercises=None):
+def build_notebook(nb, name: str, exercises=None, lang: str = "en"):
     """The exercise version of solution notebook ``nb`` (a new object; ``nb`` is not changed).
 
     ``exercises``: the exercise registry that numbers the solution blocks (the course's by default).
+    ``lang="zh"``: ``nb`` is a zh twin (``gantutor.i18n.catalog``): the banner is Chinese, and its
+    headings, which translate the English ones, are checked there rather than here.
     """
     chapter = chapter_of(Path(name))
     exercises = registry.EXERCISES if exercises is None else exercises
     number_of, numbers = _numbering(chapter, name, exercises), []
     ex = nbformat.v4.new_notebook(metadata=dict(nb.metadata))
-    ex.cells.append(nbformat.v4.new_markdown_cell(BANNER.format(name=name)))
+    ex.cells.append(nbformat.v4.new_markdown_cell((BANNER_ZH if lang == "zh" else BANNER).format(name=name)))
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             ex.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata=dict(cell.metadata)) if cell.cell_type == "markdown"
@@ -218,11 +226,13 @@ def build_notebook(nb, name: str, exercises=None):
     if numbers != expected:
         raise MarkerError(f"{name}: its solution blocks are exercises {', '.join(numbers) or 'none'}, but the registry "
                           f"(gantutor/checks/registry.py) lists {', '.join(expected) or 'none'} for chapter {chapter}, in this order")
-    _check_headings(nb, numbers, name, exercises)
-    _check_drill_table(nb, chapter, name, exercises)
+    if lang == "en":
+        _check_headings(nb, numbers, name, exercises)
+        _check_drill_table(nb, chapter, name, exercises)
     for k, cell in enumerate(ex.cells):
         cell["id"] = f"cell-{k}"  # stable ids: the build is byte-for-byte reproducible
-    ex.metadata["gantutor"] = {"generated_from": f"solutions/{name}", "code_hash": _code_hash(ex)}
+    source = f"solutions/{name}" if lang == "en" else f"solutions/zh/{name}"
+    ex.metadata["gantutor"] = {"generated_from": source, "code_hash": _code_hash(ex)}
     return ex
 
 
@@ -230,14 +240,39 @@ def _render(nb) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def plan(root: Path) -> dict[Path, str]:
-    """Every exercise file's expected text, keyed by its path."""
+def plan(root: Path, untranslated: list | None = None) -> dict[Path, str]:
+    """Every generated file's expected text, keyed by its path: exercises/ from solutions/, and the
+    zh twins of the three folders (``zh_plan``, whose list of what i18n/zh/ lacks goes to ``untranslated``)."""
     solutions = sorted((root / "solutions").glob("*.ipynb"))
-    return {root / "exercises" / p.name: _render(build_notebook(nbformat.read(p, as_version=4), p.name)) for p in solutions}
+    out = {root / "exercises" / p.name: _render(build_notebook(nbformat.read(p, as_version=4), p.name)) for p in solutions}
+    twins, missing = zh_plan(root)
+    if untranslated is not None:
+        untranslated += missing
+    return out | twins
+
+
+def zh_plan(root: Path) -> tuple[dict[Path, str], list[str]]:
+    """The zh twins' expected texts by path (notebooks/zh/, solutions/zh/, exercises/zh/), and what
+    their catalogs (i18n/zh/) lack: a cell without a translation, or whose English changed since.
+    A course without an ``i18n/zh/`` folder has no zh edition."""
+    out, missing = {}, []
+    if not (root / "i18n" / "zh").is_dir():
+        return out, missing
+    for folder in ("notebooks", "solutions"):
+        for path in sorted((root / folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            entries = catalog.load(catalog.catalog_path(root, folder, path.name))
+            missing += catalog.problems(nb, entries, f"{folder}/{path.name}")
+            zh = catalog.twin(nb, entries, folder)
+            zh.metadata["gantutor"] = {"generated_from": f"{folder}/{path.name}", "code_hash": _code_hash(zh)}
+            out[root / folder / "zh" / path.name] = _render(zh)
+            if folder == "solutions":
+                out[root / "exercises" / "zh" / path.name] = _render(build_notebook(zh, path.name, lang="zh"))
+    return out, missing
 
 
 def _edited_by_learner(path: Path) -> bool:
-    """True when a generated exercise notebook's code differs from what was generated."""
+    """True when a generated notebook's cells (an exercise notebook, a zh twin) differ from what was generated."""
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:
@@ -258,14 +293,15 @@ def build(root: Path | None = None, log=print) -> list[Path]:
     """Write ``exercises/`` from ``solutions/`` (after writing the registry's numbers into the
     solutions' headings); return the exercise files written."""
     root = Path(root or repo_root())
-    (root / "exercises").mkdir(exist_ok=True)
+    for folder in ("exercises", "notebooks/zh", "solutions/zh", "exercises/zh"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     for path in sorted((root / "solutions").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         if renumber(nb, path.name):
             nbformat.write(nb, path)
             log(f"renumbered {path.relative_to(root)} from the exercise registry")
-    written = []
-    for path, text in plan(root).items():
+    written, untranslated = [], []
+    for path, text in plan(root, untranslated).items():
         if path.exists() and path.read_text() == text:
             continue
         if path.exists() and _edited_by_learner(path):
@@ -273,21 +309,27 @@ def build(root: Path | None = None, log=print) -> list[Path]:
         path.write_text(text)
         written.append(path)
         log(f"wrote {path.relative_to(root)}")
+    if untranslated:
+        log(f"{len(untranslated)} cells of the zh twins are kept in English until translated "
+            "(python -m gantutor.course --check lists them)")
     return written
 
 
 def check(root: Path | None = None) -> list[str]:
     """Problems that make ``exercises/`` differ from a fresh build (an empty list when in sync)."""
     root = Path(root or repo_root())
+    untranslated = []
     try:
-        expected = plan(root)
+        expected = plan(root, untranslated)
     except MarkerError as err:
         return [f"{err} (`python -m gantutor.course build` writes the registry's numbers into the headings)"]
     problems = [f"{p.relative_to(root)} is missing" for p in expected if not p.exists()]
     problems += [f"{p.relative_to(root)} is out of date" for p, text in expected.items() if p.exists() and p.read_text() != text]
     problems += [f"{p.relative_to(root)} has no source in solutions/" for p in sorted((root / "exercises").glob("*.ipynb"))
                  if p not in expected]
-    return problems
+    problems += [f"{p.relative_to(root)} has no English source" for folder in ("notebooks", "solutions", "exercises")
+                 for p in sorted((root / folder / "zh").glob("*.ipynb")) if p not in expected]
+    return problems + untranslated
 
 
 def main(argv=None) -> int:
@@ -305,9 +347,10 @@ def main(argv=None) -> int:
             for line in problems:
                 print(line, file=sys.stderr)
             if problems:
-                print("exercises/ is out of sync with solutions/: run `python -m gantutor.course build`", file=sys.stderr)
+                print("exercises/ or the zh twins are out of sync: run `python -m gantutor.course build` "
+                      "(and translate what i18n/zh/ lacks: `python -m gantutor.i18n todo NOTEBOOK`)", file=sys.stderr)
                 return 1
-            print("exercises/ is in sync with solutions/")
+            print("exercises/ is in sync with solutions/, and the zh twins with their English and i18n/zh/")
             return 0
         if args.command == "store":
             if not args.paths:

@@ -21,6 +21,7 @@ import torch
 
 from gantutor import losses, prune
 from gantutor.data import custom_mixture, mixture
+from gantutor.i18n import t
 from gantutor.metrics import fid, mode_coverage
 from gantutor.models import MLPDiscriminator, MLPGenerator
 from gantutor.plotting import plot_samples, show_images
@@ -145,13 +146,13 @@ class PlaygroundModel:
 def _playground_controls(W, s: Settings) -> dict:
     """One control per setting a learner may change mid-run, showing ``s``."""
     return {
-        "dataset": W.Dropdown(options=DATASETS, value=s.dataset, description="data"),
-        "g_loss": W.Dropdown(options=list(losses.LOSSES), value=s.g_loss, description="loss"),
-        "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimizer"),
-        "lr_g": W.FloatLogSlider(value=s.lr_g, base=10, min=-5, max=-0.5, description="lr G"),
-        "lr_d": W.FloatLogSlider(value=s.lr_d, base=10, min=-5, max=-0.5, description="lr D"),
-        "d_steps": W.IntSlider(value=s.d_steps, min=1, max=10, description="D steps"),
-        "width": W.Dropdown(options=[16, 32, 64, 128, 256], value=s.width, description="width"),
+        "dataset": W.Dropdown(options=DATASETS, value=s.dataset, description=t("data")),
+        "g_loss": W.Dropdown(options=list(losses.LOSSES), value=s.g_loss, description=t("loss")),
+        "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description=t("optimizer")),
+        "lr_g": W.FloatLogSlider(value=s.lr_g, base=10, min=-5, max=-0.5, description=t("lr G")),
+        "lr_d": W.FloatLogSlider(value=s.lr_d, base=10, min=-5, max=-0.5, description=t("lr D")),
+        "d_steps": W.IntSlider(value=s.d_steps, min=1, max=10, description=t("D steps")),
+        "width": W.Dropdown(options=[16, 32, 64, 128, 256], value=s.width, description=t("width")),
     }
 
 
@@ -189,8 +190,8 @@ def playground(**settings):
 
     model = PlaygroundModel(**settings)
     controls = _playground_controls(W, model.settings)
-    play = W.Play(interval=200, max=10**9, description="play")
-    step_button, reset_button = W.Button(description="step"), W.Button(description="reset")
+    play = W.Play(interval=200, max=10**9, description=t("play"))
+    step_button, reset_button = W.Button(description=t("step")), W.Button(description=t("reset"))
     message, view = W.HTML(), W.Output()
 
     def draw():
@@ -273,9 +274,9 @@ def latent_explorer(G, **settings):
 
 
     model = LatentExplorerModel(G, **settings)
-    seed_a, seed_b = W.BoundedIntText(value=0, min=0, max=10**6, description="seed A"), \
-        W.BoundedIntText(value=1, min=0, max=10**6, description="seed B")
-    label = W.Dropdown(options=list(range(G.num_classes)), value=0, description="class") if model.conditional else None
+    seed_a, seed_b = W.BoundedIntText(value=0, min=0, max=10**6, description=t("seed A")), \
+        W.BoundedIntText(value=1, min=0, max=10**6, description=t("seed B"))
+    label = W.Dropdown(options=list(range(G.num_classes)), value=0, description=t("class")) if model.conditional else None
     view = W.Output()
 
     def draw(*_):
@@ -369,17 +370,17 @@ def pruning_slider(G, z: torch.Tensor, real: torch.Tensor | None = None, show: i
 
 
     model = PruningSliderModel(G, z, real)
-    amount = W.FloatSlider(value=0.0, min=0.0, max=0.95, step=0.05, description="amount", continuous_update=False)
-    method = W.Dropdown(options=PRUNING_METHODS, value=PRUNING_METHODS[0], description="method")
+    amount = W.FloatSlider(value=0.0, min=0.0, max=0.95, step=0.05, description=t("amount"), continuous_update=False)
+    method = W.Dropdown(options=PRUNING_METHODS, value=PRUNING_METHODS[0], description=t("method"))
     table, view = W.HTML(), W.Output()
 
     def draw(*_):
         model.set(amount.value, method.value)
         r = model.report()
-        cells = [("sparsity", f"{r['sparsity']:.1%}"), ("parameters", f"{r['params']:,}"), ("non-zero", f"{r['nonzeros']:,}"),
-                 ("MACs computed", f"{r['macs']:,} ({r['macs_fewer']:.1f}× fewer)"),
-                 ("MACs with a non-zero weight", f"{r['macs_nonzero']:,}"), ("file", f"{r['bytes']:,} B"),
-                 ("sparse file", f"{r['sparse_bytes']:,} B"), ("output change", f"{r['output_change']:.1%}")]
+        cells = [(t("sparsity"), f"{r['sparsity']:.1%}"), (t("parameters"), f"{r['params']:,}"), (t("non-zero"), f"{r['nonzeros']:,}"),
+                 (t("MACs computed"), t(f"{r['macs']:,} ({r['macs_fewer']:.1f}× fewer)")),
+                 (t("MACs with a non-zero weight"), f"{r['macs_nonzero']:,}"), (t("file"), f"{r['bytes']:,} B"),
+                 (t("sparse file"), f"{r['sparse_bytes']:,} B"), (t("output change"), f"{r['output_change']:.1%}")]
         if "fid" in r:
             cells.append((f"FID (n = {len(z)})", f"{r['fid']:.1f}"))
         table.value = "<table>" + "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(v)}</b></td></tr>"

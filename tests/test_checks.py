@@ -68,7 +68,7 @@ def test_discriminator_loss_accepts_reference_and_equivalent_forms(capsys):
     (lambda r, f: F.softplus(r).mean() + F.softplus(-f).mean(), "labels are swapped"),
     (lambda r, f: F.softplus(-r).mean(), "the term for the fakes"),
     (lambda r, f: -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean(), "underflows"),
-    (lambda r, f: torch.tensor(losses.discriminator_loss(r, f).item()), "sends no gradient to logits_real and logits_fake"),
+    (lambda r, f: torch.tensor(losses.discriminator_loss(r, f).item()), "sends no gradient to logits_real, logits_fake"),
     (lambda r, f: F.softplus(-r) + F.softplus(f), "average over the batch"),
 ])
 def test_discriminator_loss_rejects_typical_mistakes(answer, hint):
@@ -394,7 +394,7 @@ def test_unet_skip(capsys):
     assert "ResNet-style" in hint_of(checks.check_unet_skip, lambda d, e: d + e)
     assert "decoder's features come first" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([e, d], dim=1))
     assert "no gradient reaches encoded" in hint_of(checks.check_unet_skip, lambda d, e: torch.cat([d, e.detach()], dim=1))
-    assert "no gradient reaches decoded and encoded" in hint_of(checks.check_unet_skip,
+    assert "no gradient reaches decoded, encoded" in hint_of(checks.check_unet_skip,
                                                                 lambda d, e: torch.cat([d, e], dim=1).detach())
 
 

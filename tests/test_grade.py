@@ -64,6 +64,7 @@ CLASS = {  # student -> what they hand in (chapter 2, and chapter 1 for one)
     "frank": None,  # not a notebook
     "grace": _without_checks,
     "heidi": _broken_import,
+    "li": lambda: nbformat.read(ROOT / "solutions" / "zh" / CH2, 4),  # the Chinese edition
 }
 
 
@@ -107,7 +108,7 @@ def test_the_csv_has_the_agreed_columns_and_registry_points(graded):
 @pytest.mark.parametrize("student,expected", [
     ("alice", ["passed", "passed"]), ("bob", ["not done", "not done"]), ("carol", ["passed", "not done"]),
 ("eve", ["not done", "not done"]), ("frank", ["error", "error"]),
-    ("grace", ["passed", "passed"]), ("heidi", ["error", "passed"]),
+    ("grace", ["passed", "passed"]), ("heidi", ["error", "passed"]), ("li", ["passed", "passed"]),
 ])
 def test_each_kind_of_submission_gets_its_status(graded, student, expected):
     assert statuses(graded[0], student) == expected
@@ -136,6 +137,10 @@ def test_every_student_gets_feedback_with_the_checks_own_words_and_the_total(gra
     assert "✔ Exercise 1.2 passed" in alice
     carol = (out / "feedback" / "carol.md").read_text()
     assert "Exercise 2.2: · not done" in carol and "replace the `raise NotImplementedError(...)` line" in carol
+
+
+def test_a_notebook_of_the_chinese_edition_gets_its_feedback_in_chinese(graded):
+    assert graded[0][("li", CH2, "2.1")]["message"].startswith("✔ 练习 2.1 通过：")
 
 
 def test_grading_the_class_ends_within_the_limit_plus_a_margin(graded):

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from gantutor.checks import registry
+from gantutor.i18n import t
 
 _LABEL: ContextVar[str | None] = ContextVar("exercise", default=None)  # the number of the check that runs now
 
@@ -95,27 +96,27 @@ def _fail(problem: str, *, inputs=None, expected=None, actual=None, hint=None):
             lines.append(f"  {label + ':':10s}{text}")
     if hint:
         lines.append(f"  hint:     {hint}")
-    raise CheckFailure("\n".join(lines))
+    raise CheckFailure(t("\n".join(lines)))
 
 
 def _passed(message: str) -> None:
-    print(f"✔ Exercise {_label()} passed: {message}")
+    print(t(f"✔ Exercise {_label()} passed: {message}"))
 
 
 def _call(fn, *args, inputs: dict | None = None):
     """Call the learner's function; turn 'not done yet' and crashes into clear messages."""
     if not callable(fn):
-        raise TypeError(
+        raise TypeError(t(
             f"Exercise {_label()}: pass your function itself, e.g. check(my_fn), not its result "
             f"(got a {type(fn).__name__})"
-        )
+        ))
     try:
         return fn(*args)
     except NotImplementedError:
-        raise NotImplementedError(
+        raise NotImplementedError(t(
             f"Exercise {_label()} is not done yet: replace the `raise NotImplementedError(...)` line "
             "with your code, run that cell, then run this check again."
-        ) from None
+        )) from None
     except Exception as err:
         _fail(f"your function raised {type(err).__name__}: {err}",
               inputs=inputs or {f"argument {i + 1}": a for i, a in enumerate(args) if isinstance(a, (torch.Tensor, int, float))},
@@ -212,4 +213,4 @@ def _check_loss(fn, reference, mistakes, formula: str, *, n_args: int | None = N
                   hint=hint or f"the formula is {formula}")
         missing = _missing_grad(out, {k: args[k] for k in names})
         if missing:
-            _fail(f"the loss sends no gradient to {' and '.join(missing)}", inputs=args, hint=no_grad)
+            _fail(f"the loss sends no gradient to {', '.join(missing)}", inputs=args, hint=no_grad)

@@ -149,7 +149,8 @@ def check_remove_channels(fn) -> None:
     if new1.out_channels != 3 or new2.in_channels != 3:
         _fail("the weights are right but the layers' attributes still say the old sizes", inputs=inputs,
               expected="new_conv1.out_channels == 3 and new_conv2.in_channels == 3",
-              actual=f"{new1.out_channels} and {new2.in_channels}", hint="build new nn.Conv2d layers of the new sizes")
+              actual={"new_conv1.out_channels": new1.out_channels, "new_conv2.in_channels": new2.in_channels},
+              hint="build new nn.Conv2d layers of the new sizes")
     _passed("3 of 6 channels removed for real: same output as zeroing them, half the weights of the pair.")
 
 

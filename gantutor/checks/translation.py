@@ -45,7 +45,7 @@ def check_unet_skip(fn) -> None:
                                                 "torch.cat([decoded, encoded], dim=1) is (B, c_d + c_e, s, s)")
         missing = _missing_grad(out, inputs)
         if missing:
-            _fail(f"no gradient reaches {' and '.join(missing)} through your skip", inputs=inputs,
+            _fail(f"no gradient reaches {', '.join(missing)} through your skip", inputs=inputs,
                   hint="don't .detach() (or use .data on) the features: the encoder learns through the skip as well")
     _passed("the decoder's and the encoder's features are joined along the channels, and both get gradients.")
 

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from gantutor.i18n import pick
 from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS, Question, load_bank
 from gantutor.interview.progress import REQUEUE_GAP, Progress
 
@@ -162,10 +163,11 @@ def corner_markdown(ids: list[str], lang: str = "en", bank: list[Question] | Non
     return "\n".join(lines + [note])
 
 
-def corner(ids: list[str], lang: str = "en"):
-    """Show a chapter's Interview corner in a notebook (Markdown output)."""
+def corner(ids: list[str], lang: str | None = None):
+    """Show a chapter's Interview corner in a notebook (Markdown output), in ``lang`` (by default the
+    learner's language, ``GANTUTOR_LANG``)."""
     from IPython.display import Markdown
-    return Markdown(corner_markdown(ids, lang))
+    return Markdown(corner_markdown(ids, pick(lang)))
 
 
 def sheet(questions: list[Question], answers: bool = True, fmt: str = "md", lang: str = "en",

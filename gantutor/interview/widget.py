@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+from gantutor.i18n import lang, t
 from gantutor.interview.bank import DIFFICULTIES, TOPICS, load_bank
 from gantutor.interview.progress import Progress
 from gantutor.interview.quiz import LABELS, QuizSession
@@ -89,12 +90,12 @@ class QuizModel:
 def _quiz_controls(W, start: dict, bank_size: int) -> dict:
     """The quiz's choices (topic, level, language, mode, how many), set from ``start``."""
     return {
-        "topic": W.Dropdown(options=[ALL, *TOPICS], value=start.get("topic", ALL), description="topic"),
-        "difficulty": W.Dropdown(options=[ALL, *DIFFICULTIES], value=start.get("difficulty", ALL), description="level"),
-        "lang": W.ToggleButtons(options=[("English", "en"), ("中文", "zh")], value=start.get("lang", "en")),
-        "mode": W.ToggleButtons(options=[("flash cards", "flash"), ("multiple choice", "choice")],
+        "topic": W.Dropdown(options=[ALL, *TOPICS], value=start.get("topic", ALL), description=t("topic")),
+        "difficulty": W.Dropdown(options=[ALL, *DIFFICULTIES], value=start.get("difficulty", ALL), description=t("level")),
+        "lang": W.ToggleButtons(options=[("English", "en"), ("中文", "zh")], value=start.get("lang", lang())),
+        "mode": W.ToggleButtons(options=[(t("flash cards"), "flash"), (t("multiple choice"), "choice")],
                                 value=start.get("mode", "flash")),
-        "n": W.IntSlider(value=start.get("n", 10), min=1, max=bank_size, description="questions"),
+        "n": W.IntSlider(value=start.get("n", 10), min=1, max=bank_size, description=t("questions")),
     }
 
 
@@ -117,10 +118,10 @@ def quiz_widget(progress: Progress | None = None, **start):
 
     model = QuizModel(progress)
     controls = _quiz_controls(W, start, len(model.bank))
-    start_button = W.Button(description="start", button_style="primary")
+    start_button = W.Button(description=t("start"), button_style="primary")
     card, feedback = W.HTML(), W.HTML()
-    reveal = W.Button(description="reveal")
-    knew, missed = W.Button(description="I knew it", button_style="success"), W.Button(description="I did not", button_style="warning")
+    reveal = W.Button(description=t("reveal"))
+    knew, missed = W.Button(description=t("I knew it"), button_style="success"), W.Button(description=t("I did not"), button_style="warning")
     options_box = W.VBox()
 
     def draw(state):
