@@ -14,6 +14,7 @@ Progress lives in ``$GANTUTOR_DATA_DIR/progress.sqlite3`` (default: the user's d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -27,9 +28,27 @@ from gantutor.interview.bank import DIFFICULTIES, LANGS, TOPICS
 from gantutor.interview.progress import Progress, ProgressError
 
 
+@contextlib.contextmanager
+def _argparse_in_the_learners_language():
+    """argparse's own words (usage, options, its errors) through the same catalog as gantutor's."""
+    saved = argparse._
+    if lang() != "en":
+        argparse._ = t
+    try:
+        yield
+    finally:
+        argparse._ = saved
+
+
 def main(argv=None) -> int:
+    with _argparse_in_the_learners_language():
+        return _main(argv)
+
+
+def _main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gantutor", description=t("The gantutor course's command-line tools."))
-    parser.add_argument("--version", action="version", version=f"gantutor {__version__}")
+    parser.add_argument("--version", action="version", version=f"gantutor {__version__}",
+                        help=t("show program's version number and exit"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     def filters(p, n_default):

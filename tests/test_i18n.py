@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,22 @@ def test_check_catches_a_missing_or_stale_translation(tmp_path, monkeypatch):
     nb.cells.insert(1, nbformat.v4.new_markdown_cell("A new cell.", id="cell-9"))  # a new cell, not translated
     nbformat.write(nb, path)
     assert "notebooks/01_mini.ipynb: cell 1 (cell-9) has no translation" in course.check(root)
+
+
+def test_check_catches_an_english_edit_of_a_real_chapter_in_a_copy(tmp_path):
+    name = "00_start_here.ipynb"
+    for folder in ("notebooks", "solutions", "i18n/zh/notebooks"):
+        (tmp_path / folder).mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / name, tmp_path / "notebooks" / name)
+    shutil.copy(catalog.catalog_path(ROOT, "notebooks", name), catalog.catalog_path(tmp_path, "notebooks", name))
+    course.build(tmp_path, log=lambda *_: None)
+    assert course.check(tmp_path) == []
+    assert (tmp_path / "notebooks" / "zh" / name).read_text() == (ROOT / "notebooks" / "zh" / name).read_text()
+    nb = nbformat.read(tmp_path / "notebooks" / name, 4)
+    nb.cells[2].source += "\nOne more English sentence."
+    nbformat.write(nb, tmp_path / "notebooks" / name)
+    assert course.check(tmp_path) == [f"notebooks/zh/{name} is out of date",
+                                      f"notebooks/{name}: cell 2 ({nb.cells[2].id}) has a stale translation: its English changed"]
 
 
 def test_a_moved_cell_keeps_its_translation(tmp_path, monkeypatch):
