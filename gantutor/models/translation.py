@@ -41,26 +41,41 @@ class UNetGenerator(nn.Module):
     There is no z: the paper found G learned to ignore it, and its only noise is Dropout(``dropout``)
     in the first min(3, depth − 1) decoder layers, kept on at test time (``translate``'s
     ``dropout_at_test``). S must be divisible by 2**depth.
+
+    A slimmed U-Net (``prune.slim_unet``, chapter 10) sets every layer's width: ``channels``, the
+    encoder's depth widths (then ``base_channels`` and ``depth`` are not used), and
+    ``decoder_channels``, the depth − 1 widths the decoder writes before its last layer (by default
+    the encoder's, mirrored, as in the paper). A decoder layer after a skip reads its predecessor's
+    output and the encoder's features of the same scale, concatenated.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, base_channels: int = 16, depth: int = 4,
-                 dropout: float = 0.5, skips: bool = True):
+                 dropout: float = 0.5, skips: bool = True, channels=None, decoder_channels=None):
         super().__init__()
         self.in_channels = positive_int(in_channels, "in_channels")
-        self.depth = positive_int(depth, "depth")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.skips = bool(skips)
-        c = _unet_channels(positive_int(base_channels, "base_channels"), depth)
+        if channels is None:
+            self.depth = positive_int(depth, "depth")
+            c = _unet_channels(positive_int(base_channels, "base_channels"), depth)
+        else:
+            c = [positive_int(w, f"channels[{i}]") for i, w in enumerate(channels)]
+            self.depth = depth = positive_int(len(c), "len(channels)")
+        mirrored = c[::-1][1:]
+        d = mirrored if decoder_channels is None else [positive_int(w, f"decoder_channels[{k}]")
+                                                       for k, w in enumerate(decoder_channels)]
+        if len(d) != depth - 1:
+            raise ValueError(f"decoder_channels must hold depth - 1 = {depth - 1} widths, got {len(d)}")
+        self.channels, self.decoder_channels = list(c), list(d)
         self.encoder = nn.ModuleList(
             nn.Sequential(nn.Conv2d(in_channels if i == 0 else c[i - 1], c[i], 4, stride=2, padding=1, bias=i == 0),
                           nn.Identity() if i == 0 else nn.BatchNorm2d(c[i]), nn.LeakyReLU(0.2))
             for i in range(depth))
-        widths = c[::-1]  # decoder layer k reads widths[k] (doubled by a skip, except the first) ...
-        outs = widths[1:] + [positive_int(out_channels, "out_channels")]  # ... and writes outs[k]
+        outs = d + [positive_int(out_channels, "out_channels")]  # decoder layer k writes outs[k] ...
         layers = []
-        for k in range(depth):
-            width = widths[k] * (2 if skips and k > 0 else 1)
+        for k in range(depth):  # ... and reads its predecessor's output, plus the encoder's features after a skip
+            width = c[-1] if k == 0 else d[k - 1] + (mirrored[k - 1] if skips else 0)
             up = nn.ConvTranspose2d(width, outs[k], 4, stride=2, padding=1, bias=k == depth - 1)
             if k == depth - 1:
                 layers.append(nn.Sequential(up, nn.Tanh()))

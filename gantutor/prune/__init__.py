@@ -8,7 +8,9 @@
 * ``quantize``: int8, dynamic (Linear) and static (the DCGAN generator, convolutions included);
 * ``finetune``: distillation of a pruned generator from the dense one;
 * ``storage``: sparse files (bitmask + values) and the Deep Compression pipeline;
-* ``measure``: parameters, non-zeros, MACs, bytes on disk, CPU latency (inference and training).
+* ``measure``: parameters, non-zeros, MACs, bytes on disk, CPU latency (inference and training);
+* ``translator``: chapter 6's U-Net slimmed and distilled, GAN Compression style (chapter 10);
+* ``onnx``: export to ONNX, checked against PyTorch, and latency in ONNX Runtime.
 """
 from gantutor.prune.channels import (bn_l1_penalty, channel_groups, channel_importance, keep_in_channels, keep_norm_channels,
                                      keep_out_channels, prune_channels, zero_channels)
@@ -21,6 +23,9 @@ from gantutor.prune.measure import (compare_latency, compare_train_latency, coun
 from gantutor.prune.storage import (CodedWeight, DeepCompressed, deep_compress, huffman_code, huffman_decode,
                                     huffman_encode, kmeans_share, load_sparse, save_sparse, sparse_bytes)
 from gantutor.prune.quantize import int8_conv_transpose_is_correct, quantize_dynamic_int8, quantize_static_int8
+from gantutor.prune.translator import (FeatureRecorder, TranslatorDistillHistory, distill_translator, feature_distillation_loss,
+                                       feature_projections, skip_input_channels, slim_unet)
+from gantutor.prune.onnx import compare_latency_onnx, export_onnx, onnx_bytes, onnx_session, run_onnx
 
 __all__ = [
     "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "apply_masks", "bn_l1_penalty",
@@ -30,5 +35,7 @@ __all__ = [
     "keep_in_channels", "keep_norm_channels", "keep_out_channels", "kmeans_share", "latency_ms", "load_sparse",
     "low_rank", "low_rank_model", "magnitude_prune", "make_permanent", "masks_of", "prunable_layers", "prune_channels",
     "int8_conv_transpose_is_correct", "quantize_dynamic_int8", "quantize_static_int8", "rank_for_energy", "save_sparse", "saved_bytes", "sparse_bytes",
-    "sparsity", "zero_channels",
+    "sparsity", "zero_channels", "FeatureRecorder", "TranslatorDistillHistory", "distill_translator",
+    "feature_distillation_loss", "feature_projections", "skip_input_channels", "slim_unet", "compare_latency_onnx", "export_onnx", "onnx_bytes",
+    "onnx_session", "run_onnx",
 ]

@@ -37,7 +37,7 @@ def _macs_of(layer: nn.Module, inp: torch.Tensor, out: torch.Tensor, nonzero_onl
 
 
 @torch.no_grad()
-def count_macs(model: nn.Module, input_shape, nonzero_only: bool = False, **forward_kwargs) -> int:
+def count_macs(model: nn.Module, input_shape, nonzero_only: bool = False, per_layer: bool = False, **forward_kwargs):
     """Multiply-accumulates of one forward pass of an input of ``input_shape`` (batch included,
     e.g. ``(1, latent_dim)``) in the Linear and Conv / ConvTranspose layers, which hold nearly all
     of the work (normalisation and activations, a few operations per element, are not counted).
@@ -45,14 +45,15 @@ def count_macs(model: nn.Module, input_shape, nonzero_only: bool = False, **forw
     ``nonzero_only=True`` counts only the products with a non-zero weight: what an ideal sparse
     kernel would do; dense kernels, the ones a CPU runs, do them all (the default).
     (Border effects of padding are ignored: every kernel tap is counted at every position.)
+    ``per_layer=True`` returns ``{layer name: MACs}`` in the order the layers ran instead of the total.
     """
     shape = tuple(input_shape)
     if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in shape):
         raise ValueError(f"input_shape must be a tuple of positive ints with the batch first, e.g. (1, 64), got {input_shape!r}")
-    total, hooks = [0], []
-    for layer in prunable_layers(model).values():
+    layers, hooks = {}, []
+    for name, layer in prunable_layers(model).items():
         hooks.append(layer.register_forward_hook(
-            lambda mod, inp, out: total.__setitem__(0, total[0] + _macs_of(mod, inp[0], out, nonzero_only))))
+            lambda mod, inp, out, name=name: layers.__setitem__(name, layers.get(name, 0) + _macs_of(mod, inp[0], out, nonzero_only))))
     was_training = model.training
     model.eval()
     try:
@@ -62,7 +63,7 @@ def count_macs(model: nn.Module, input_shape, nonzero_only: bool = False, **forw
         model.train(was_training)
         for h in hooks:
             h.remove()
-    return total[0]
+    return layers if per_layer else sum(layers.values())
 
 
 def saved_bytes(obj) -> int:
