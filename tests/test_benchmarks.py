@@ -255,3 +255,35 @@ def test_committed_translators_load_and_translate(method):
     y = translate(G, test.a[:200])
     assert y.shape == (200, 1, 32, 32) and torch.isfinite(y).all()
     assert (y - test.b[:200]).abs().mean() < (test.a[:200] - test.b[:200]).abs().mean()  # better than the outline
+
+
+COMPRESSION_KEYS = {"l1", "ssim", "class_kept", "fid", "fid_floor", "params", "macs", "onnx_bytes", "eager_ms_b1", "onnx_ms_b1",
+                    "eager_ms_b64", "onnx_ms_b64", "seconds", "width"}
+
+
+def test_compression_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
+    out = subprocess.run([sys.executable, "compression.py", "--json", "--out", str(tmp_path), "--steps", "3", "--only",
+                          "--rounds", "1"], cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout)
+    assert set(result) == {"dense", "compressed", "settings"}
+    for row in ("dense", "compressed"):
+        assert COMPRESSION_KEYS <= set(result[row]), row
+    import onnxruntime as ort
+
+    a = np.load(tmp_path / "test_a.npy")
+    assert a.shape == (1000, 1, 32, 32) and a.dtype == np.float32 and np.load(tmp_path / "test_b.npy").shape == a.shape
+    for name in ("dense", "compressed"):  # runs without gantutor, at any batch size
+        session = ort.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+        y = session.run(None, {session.get_inputs()[0].name: a[:5]})[0]
+        assert y.shape == (5, 1, 32, 32) and np.abs(y).max() <= 1 + 1e-5  # tanh, up to float rounding
+    assert (tmp_path / "compressed_G.pt").exists() and json.loads((tmp_path / "compression.json").read_text()) == result
+
+
+def test_committed_compression_results_meet_the_chapter_10_bar():
+    r = json.loads((RESULTS / "compression.json").read_text())
+    dense, small = r["dense"], r["compressed"]
+    assert dense["macs"] / small["macs"] >= 10
+    assert small["l1"] <= 1.10 * dense["l1"] and small["class_kept"] >= dense["class_kept"] - 0.02
+    assert dense["onnx_ms_b64"] / small["onnx_ms_b64"] >= 3
+    assert r["settings"]["compressed_channels"] == [round(c * r["settings"]["headline_width"]) for c in (16, 32, 64, 128)]
+    assert (RESULTS / "compression" / "compressed_G.pt").stat().st_size < 100_000
