@@ -47,6 +47,9 @@ CHAPTERS = {
     8: ("the chapters the drills name",
         ["answer the interview questions of the bank", "write the classic GAN code from scratch against the clock"]),
     9: ("chapters 1–7", ["recognise the errors circulating in articles and interview answers, and show why, by running code"]),
+    10: ("chapters 6–7",
+         ["slim a U-Net consistently across its skips and distil it GAN Compression style",
+          "count MACs against PyTorch's counter", "export to ONNX and measure what fewer MACs buy in ONNX Runtime"]),
 }
 
 

@@ -812,3 +812,29 @@ def test_show_failure_prints_what_a_check_says_of_a_wrong_answer_and_refuses_a_r
     assert isinstance(failure, CheckFailure) and "inverted" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="accepted an answer"):
         checks.show_failure(checks.check_prune_rows, prune_rows)
+
+
+# --- chapter 10: distilling features, cutting channels across a skip ---------------------------
+
+def test_feature_distillation_check_accepts_the_reference_and_names_the_usual_mistakes(capsys):
+    from gantutor import prune
+    checks.check_feature_distillation_loss(prune.feature_distillation_loss)
+    assert "✔ Exercise 10.1 passed" in capsys.readouterr().out
+    summed = lambda fs, ft, ps: sum(((p(s) - t.detach()) ** 2).sum() for s, t, p in zip(fs, ft, ps))
+    l1 = lambda fs, ft, ps: sum((p(s) - t.detach()).abs().mean() for s, t, p in zip(fs, ft, ps))
+    first_only = lambda fs, ft, ps: F.mse_loss(ps[0](fs[0]), ft[0].detach())
+    into_teacher = lambda fs, ft, ps: sum(F.mse_loss(p(s), t) for s, t, p in zip(fs, ft, ps))
+    assert "you summed the squared errors" in hint_of(checks.check_feature_distillation_loss, summed)
+    assert "L1 distance" in hint_of(checks.check_feature_distillation_loss, l1)
+    assert "only the first layer" in hint_of(checks.check_feature_distillation_loss, first_only)
+    assert "teacher_feature.detach()" in hint_of(checks.check_feature_distillation_loss, into_teacher)
+
+
+def test_skip_input_channels_check_accepts_the_reference_and_names_the_usual_mistakes(capsys):
+    from gantutor import prune
+    checks.check_skip_input_channels(prune.skip_input_channels)
+    assert "✔ Exercise 10.2 passed" in capsys.readouterr().out
+    assert "add decoded_width to keep_encoded" in hint_of(checks.check_skip_input_channels,
+                                                          lambda d, e, w: torch.cat([d, e]))
+    assert "the decoder's channels first" in hint_of(checks.check_skip_input_channels,
+                                                     lambda d, e, w: torch.cat([w + e, d]))

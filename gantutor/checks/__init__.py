@@ -8,7 +8,7 @@ names that mistake. A stub that still raises NotImplementedError is reported as 
 Checks test behaviour (values, shapes, gradient flow), never the source text.
 
 One module per chapter group (``minimax``: 1; ``dynamics``: 2–3; ``images``: 4–5;
-``translation``: 6; ``pruning``: 7; ``interview``: the drills of 8) over the shared machinery of ``_core``; every check is importable from here.
+``translation``: 6; ``pruning``: 7; ``interview``: the drills of 8; ``compression``: 10) over the shared machinery of ``_core``; every check is importable from here.
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ from gantutor.checks.pruning import (
     check_low_rank,
     check_count_macs,
 )
+from gantutor.checks.compression import check_feature_distillation_loss, check_skip_input_channels
 from gantutor.checks.interview import (
     check_drill_training_step,
     check_drill_global_pruning,
@@ -101,4 +102,6 @@ __all__ = [
     "check_remove_channels",
     "check_low_rank",
     "check_count_macs",
+    "check_feature_distillation_loss",
+    "check_skip_input_channels",
 ]

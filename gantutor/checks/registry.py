@@ -68,6 +68,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("8.5", "check_drill_frechet_distance", "frechet_distance", 3, drill_of="4.3", minutes=15),
     Exercise("8.6", "check_prune_rows", "prune_rows", 3, minutes=15),
     Exercise("8.7", "check_drill_fixed_training_step", "fixed_training_step", 3, drill_of="1.5", minutes=10),
+    Exercise("10.1", "check_feature_distillation_loss", "feature_distillation_loss", 2),
+    Exercise("10.2", "check_skip_input_channels", "skip_input_channels", 2),
 )
 
 
