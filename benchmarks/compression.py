@@ -12,6 +12,8 @@ filters of largest L1 norm kept, the same channels kept across each skip — the
 through learned 1×1 projections, L1 to the true digit, and the cGAN loss against a PatchGAN D
 trained alongside. ``compressed`` (the headline) is w = 0.24; ``w0.24_dropout`` keeps the
 teacher's dropout and ``w0.24_no_gan`` has no D: the two choices the recipe makes, measured.
+``compressed_int8_dynamic`` / ``compressed_int8_static``: the headline student quantised to int8 by
+ONNX Runtime (dynamic; static QDQ calibrated on 200 training outlines), scored and timed in ONNX Runtime.
 
 Columns: L1 to the true digit, SSIM, class kept (the course's classifier), FID / floor (as
 chapter 6: against 1,000 training digits; the floor is the real test digits' FID), parameters,
@@ -20,7 +22,8 @@ threads, PyTorch eager and ONNX Runtime, every model timed interleaved (medians)
 
 --json prints {ROW: {"l1", "ssim", "class_kept", "fid", "fid_floor", "params", "macs", "onnx_bytes",
 "eager_ms_b1", "onnx_ms_b1", "eager_ms_b64", "onnx_ms_b64", "seconds", "width"}, "settings": {...}} with
-rows "dense" and "compressed" among them; --out DIR writes DIR/dense.onnx and DIR/compressed.onnx
+rows "dense" and "compressed" among them (the int8 rows, "compressed_int8_dynamic" and
+"compressed_int8_static", have no eager times and add "max_abs_diff" from the float student); --out DIR writes DIR/dense.onnx and DIR/compressed.onnx
 (input N×1×32×32 outlines in [−1, 1], output the digit in [−1, 1], batch dimension dynamic),
 DIR/test_a.npy and DIR/test_b.npy (the 1,000 test outlines and true digits, float32), and
 DIR/compressed_G.pt (float16 weights; the widths are in the JSON's settings).
@@ -75,15 +78,27 @@ def student(G: UNetGenerator, width: float, keep_dropout: bool, gan: bool, steps
     return S.eval(), time.perf_counter() - start
 
 
-def latencies(models: dict, folder: Path, rounds: int) -> dict:
+def int8_models(folder: Path, calibration: torch.Tensor) -> dict:
+    """The headline student quantised by ONNX Runtime: dynamic int8, and static int8 (QDQ) calibrated
+    on training outlines."""
+    src = folder / "compressed.onnx"
+    return {"compressed_int8_dynamic": P.quantize_onnx_int8(src, folder / "compressed_int8_dynamic.onnx"),
+            "compressed_int8_static": P.quantize_onnx_int8(src, folder / "compressed_int8_static.onnx", calibration)}
+
+
+def latencies(models: dict, folder: Path, rounds: int, calibration: torch.Tensor) -> tuple[dict, dict]:
+    """Every model's ONNX bytes and milliseconds (eager and ONNX Runtime; the int8 files in ONNX
+    Runtime only), and the int8 files."""
     files = {name: P.export_onnx(m, folder / f"{name}.onnx") for name, m in models.items()}
-    out = {name: {"onnx_bytes": P.onnx_bytes(path)} for name, path in files.items()}
+    int8 = int8_models(folder, calibration)
+    out = {name: {"onnx_bytes": P.onnx_bytes(path)} for name, path in {**files, **int8}.items()}
     for batch in (1, 64):
         x = torch.randn(batch, 1, 32, 32, generator=torch.Generator().manual_seed(batch)).clamp(-1, 1)
-        times = P.compare_latency_onnx(models, files, x, threads=2, rounds=rounds, per_round=10 if batch == 64 else 50)
+        times = P.compare_latency_onnx(models, files, x, threads=2, rounds=rounds, per_round=10 if batch == 64 else 50,
+                                       onnx_only=int8)
         for name, t in times.items():
-            out[name] |= {f"eager_ms_b{batch}": t["eager"], f"onnx_ms_b{batch}": t["onnx"]}
-    return out
+            out[name] |= {f"{kind}_ms_b{batch}": ms for kind, ms in t.items()}
+    return out, int8
 
 
 def main(argv=None) -> int:
@@ -111,10 +126,17 @@ def main(argv=None) -> int:
             "params": P.count_params(m), "macs": P.count_macs(m, (1, 1, 32, 32))}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.out) if args.out else Path(tmp)
-        for name, t in latencies(models, folder, args.rounds).items():
+        times, int8 = latencies(models, folder, args.rounds, calibration=train.a[:200])
+        for name, path in int8.items():  # scored like the others, run by ONNX Runtime
+            translated = P.run_onnx(P.onnx_session(path), test.a)
+            scores = translation_scores(translated, test, reference)
+            result[name] = {k: round(v, 4) for k, v in scores.items()} | {"fid_floor": round(floor, 4)} | rows["compressed"] | {
+                "params": result["compressed"]["params"], "macs": result["compressed"]["macs"],
+                "max_abs_diff": round((translated - translate(models["compressed"], test.a)).abs().max().item(), 4)}
+        for name, t in times.items():
             result[name] |= {k: round(v, 4) if isinstance(v, float) else v for k, v in t.items()}
         if args.out:
-            for name in list(models):
+            for name in [*models, *int8]:
                 if name not in ("dense", "compressed"):
                     (folder / f"{name}.onnx").unlink()
             np.save(folder / "test_a.npy", test.a.numpy().astype(np.float32))
@@ -129,7 +151,8 @@ def main(argv=None) -> int:
     dense = result["dense"]
     table_rows = [[name, f"{r['l1']:.4f}", f"{r['ssim']:.3f}", f"{100 * r['class_kept']:.1f}", f"{r['fid'] / r['fid_floor']:.2f}",
                    f"{r['params']:,}", f"{r['macs']:,}", f"{dense['macs'] / r['macs']:.1f}", f"{r['onnx_bytes'] / 1024:.0f}",
-                   f"{r['eager_ms_b1']:.2f}", f"{r['onnx_ms_b1']:.3f}", f"{r['eager_ms_b64']:.2f}", f"{r['onnx_ms_b64']:.2f}",
+                   f"{r.get('eager_ms_b1', float('nan')):.2f}", f"{r['onnx_ms_b1']:.3f}", f"{r.get('eager_ms_b64', float('nan')):.2f}",
+                   f"{r['onnx_ms_b64']:.2f}",
                    f"{dense['onnx_ms_b64'] / r['onnx_ms_b64']:.2f}", f"{r['seconds']:.0f}"]
                   for name, r in result.items() if name != "settings"]
     emit(result, ["model", "L1", "SSIM", "class %", "FID/floor", "params", "MACs", "× fewer", "ONNX KiB", "eager b1",

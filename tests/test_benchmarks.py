@@ -265,7 +265,8 @@ def test_compression_benchmark_runs_and_writes_the_agreed_formats(tmp_path):
     out = subprocess.run([sys.executable, "compression.py", "--json", "--out", str(tmp_path), "--steps", "3", "--only",
                           "--rounds", "1"], cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout)
-    assert set(result) == {"dense", "compressed", "settings"}
+    assert set(result) == {"dense", "compressed", "compressed_int8_dynamic", "compressed_int8_static", "settings"}
+    assert {"onnx_ms_b64", "max_abs_diff", "l1"} <= set(result["compressed_int8_static"])
     for row in ("dense", "compressed"):
         assert COMPRESSION_KEYS <= set(result[row]), row
     import onnxruntime as ort

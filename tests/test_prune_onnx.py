@@ -55,3 +55,21 @@ def test_latency_is_measured_for_both_runtimes(tmp_path):
     assert set(times["g"]) == {"eager", "onnx"} and all(v > 0 for v in times["g"].values())
     with pytest.raises(ValueError, match="the same models"):
         P.compare_latency_onnx({"g": G}, {"h": file}, torch.zeros(1, 1, 32, 32))
+
+
+def test_int8_quantisation_by_onnx_runtime_writes_smaller_files_that_run(tmp_path):
+    G = _student().eval()
+    path = P.export_onnx(G, tmp_path / "g.onnx")
+    dynamic = P.quantize_onnx_int8(path, tmp_path / "dyn.onnx")
+    static = P.quantize_onnx_int8(path, tmp_path / "st.onnx", calibration=torch.rand(100, 1, 32, 32) * 2 - 1)
+    assert P.onnx_bytes(static) < P.onnx_bytes(path)
+    x = torch.rand(3, 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        ref = G(x)
+    for q in (dynamic, static):
+        y = P.run_onnx(P.onnx_session(q), x)
+        assert y.shape == ref.shape and (y - ref).abs().max() < 0.5  # int8: close, not equal
+    times = P.compare_latency_onnx({"g": G}, {"g": path}, x, rounds=1, per_round=1, warmup=0, onnx_only={"g_int8": static})
+    assert set(times["g_int8"]) == {"onnx"}
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        P.quantize_onnx_int8(tmp_path / "missing.onnx", tmp_path / "x.onnx")

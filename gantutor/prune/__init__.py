@@ -25,7 +25,7 @@ from gantutor.prune.storage import (CodedWeight, DeepCompressed, deep_compress, 
 from gantutor.prune.quantize import int8_conv_transpose_is_correct, quantize_dynamic_int8, quantize_static_int8
 from gantutor.prune.translator import (FeatureRecorder, TranslatorDistillHistory, distill_translator, feature_distillation_loss,
                                        feature_projections, skip_input_channels, slim_unet)
-from gantutor.prune.onnx import compare_latency_onnx, export_onnx, onnx_bytes, onnx_session, run_onnx
+from gantutor.prune.onnx import compare_latency_onnx, export_onnx, onnx_bytes, onnx_session, quantize_onnx_int8, run_onnx
 
 __all__ = [
     "CodedWeight", "DeepCompressed", "DistillHistory", "GradualPruning", "Sparsity", "apply_masks", "bn_l1_penalty",
@@ -37,5 +37,5 @@ __all__ = [
     "int8_conv_transpose_is_correct", "quantize_dynamic_int8", "quantize_static_int8", "rank_for_energy", "save_sparse", "saved_bytes", "sparse_bytes",
     "sparsity", "zero_channels", "FeatureRecorder", "TranslatorDistillHistory", "distill_translator",
     "feature_distillation_loss", "feature_projections", "skip_input_channels", "slim_unet", "compare_latency_onnx", "export_onnx", "onnx_bytes",
-    "onnx_session", "run_onnx",
+    "onnx_session", "quantize_onnx_int8", "run_onnx",
 ]

@@ -76,15 +76,39 @@ def export_onnx(model: nn.Module, path, example: torch.Tensor | None = None, tol
     return path
 
 
+def quantize_onnx_int8(path, out, calibration: torch.Tensor | None = None) -> Path:
+    """ONNX Runtime's int8 quantisation of the float model at ``path``, written to ``out``: dynamic
+    (weights int8, activations quantised on the fly) without ``calibration``; static (QDQ, the
+    activations' ranges measured on the ``calibration`` batch) with it."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    path, out = Path(path), Path(out)
+    if not path.is_file():
+        raise FileNotFoundError(f"path must be an ONNX file, got {str(path)!r} (no such file)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if calibration is None:
+            quantize_dynamic(str(path), str(out), weight_type=QuantType.QInt8)
+        else:
+            batches = iter([{INPUT: b.detach().cpu().float().numpy()} for b in calibration.split(50)])
+
+            class _Reader(CalibrationDataReader):
+                def get_next(self):
+                    return next(batches, None)
+            quantize_static(str(path), str(out), _Reader(), quant_format=QuantFormat.QDQ)
+    return out
+
+
 @torch.no_grad()
 def compare_latency_onnx(models: dict, files: dict, example: torch.Tensor, threads: int = 2, rounds: int = 20,
-                         per_round: int = 10, warmup: int = 3) -> dict:
+                         per_round: int = 10, warmup: int = 3, onnx_only: dict | None = None) -> dict:
     """Median milliseconds per call, PyTorch eager and ONNX Runtime, all interleaved:
     ``{name: {"eager": ms, "onnx": ms}}`` for ``models`` ({name: module}) and their ONNX ``files``
-    ({name: path}). PyTorch runs with ``threads`` threads too (``torch.set_num_threads``)."""
+    ({name: path}); ``{name: {"onnx": ms}}`` for ``onnx_only`` files with no PyTorch model (an
+    int8 model of ONNX Runtime). PyTorch runs with ``threads`` threads too (``torch.set_num_threads``)."""
     if set(models) != set(files):
         raise ValueError(f"models and files must name the same models, got {sorted(models)} and {sorted(files)}")
-    sessions = {name: onnx_session(files[name], threads) for name in files}
+    onnx_only = dict(onnx_only or {})
+    sessions = {name: onnx_session(path, threads) for name, path in {**files, **onnx_only}.items()}
     x = example.detach().cpu().float().numpy()
     previous, modes = torch.get_num_threads(), {name: m.training for name, m in models.items()}
     torch.set_num_threads(threads)
@@ -95,16 +119,19 @@ def compare_latency_onnx(models: dict, files: dict, example: torch.Tensor, threa
         for name, m in models.items():
             passes[(name, "eager")] = lambda m=m: m(example)
             passes[(name, "onnx")] = lambda s=sessions[name]: s.run(None, {INPUT: x})
+        for name in onnx_only:
+            passes[(name, "onnx")] = lambda s=sessions[name]: s.run(None, {INPUT: x})
         times = _interleaved(passes, rounds, per_round, warmup)
     finally:
         torch.set_num_threads(previous)
         for name, m in models.items():
             m.train(modes[name])
-    return {name: {"eager": times[(name, "eager")], "onnx": times[(name, "onnx")]} for name in models}
+    return ({name: {"eager": times[(name, "eager")], "onnx": times[(name, "onnx")]} for name in models}
+            | {name: {"onnx": times[(name, "onnx")]} for name in onnx_only})
 
 
 def onnx_bytes(path) -> int:
     return Path(path).stat().st_size
 
 
-__all__ = ["compare_latency_onnx", "export_onnx", "onnx_bytes", "onnx_session", "run_onnx"]
+__all__ = ["compare_latency_onnx", "export_onnx", "onnx_bytes", "onnx_session", "quantize_onnx_int8", "run_onnx"]
