@@ -15,7 +15,7 @@ PIP_FROM    := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 # JupyterLab refuses to run as root unless told; a container or Binder often runs as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test install clean-venv exercises benchmark wheelhouse
+.PHONY: lab test install clean-venv exercises benchmark wheelhouse book
 
 exercises: $(STAMP)
 	$(PY) -m gantutor.course build
@@ -48,11 +48,11 @@ PY_FLOOR := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"/\1/p' pyproject
 # notebooks are run by tests/test_course.py, which checks more than nbval could: every check cell
 # raises "not done yet" (NotImplementedError) and every other cell runs clean.
 # First, cheaply: nothing in the package, tests or benchmarks needs a Python newer than the floor.
-# The teacher's tools (nbgrader) that make test checks against, in the same venv.
+# The teacher's tools (nbgrader) and the website's (Sphinx, MyST-NB) that make test checks against, in the same venv.
 TEACH_STAMP := $(VENV)/.teach-$(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 $(TEACH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[dev,teach]"
+	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[dev,teach,book]"
 	@rm -f $(VENV)/.teach-*
 	@touch $@
 
@@ -60,11 +60,15 @@ test: $(STAMP) $(TEACH_STAMP)
 	$(VENV)/bin/vermin --quiet --no-tips --violations --target=$(PY_FLOOR)- gantutor tests benchmarks conftest.py
 	MPLBACKEND=agg $(PY) -m pytest tests notebooks solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider $(PYTEST_ARGS)
 
+# The course as a website, both languages, from the stored notebooks: build/site/index.html (no execution).
+book: $(TEACH_STAMP)
+	$(PY) -m gantutor.book
+
 # Every wheel the course needs (with the teacher's tools), for lab machines without internet: copy the
 # folder over, then `make lab WHEELHOUSE=wheelhouse` there. Add TORCH_INDEX=... for CPU-only PyTorch.
 wheelhouse: $(STAMP)
 	$(if $(TORCH_INDEX),$(PY) -m pip download --quiet -d wheelhouse torch torchvision --index-url $(TORCH_INDEX))
-	$(PY) -m pip download --quiet -d wheelhouse pip setuptools wheel ".[dev,teach]"
+	$(PY) -m pip download --quiet -d wheelhouse pip setuptools wheel ".[dev,teach,book]"
 
 clean-venv:
 	rm -rf $(VENV)
