@@ -14,6 +14,7 @@ widget shows its stored text, which says it needs a running notebook), Sphinx's 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -175,10 +176,79 @@ def site_problems(out: Path) -> list[str]:
     return problems
 
 
+def browse(site: Path, executable: str | None = None, timeout_ms: int = 20000) -> dict:
+    """Serve ``site`` on 127.0.0.1 and crawl it from its index in a real Chromium (playwright,
+    driving ``executable``, e.g. /usr/bin/chromium): every page is loaded, any request to another
+    host is blocked and recorded, images must be drawn and MathJax must have typeset the pages that
+    hold math; then the English search is asked for "discriminator". Returns a report dict."""
+    import functools
+    import http.server
+    import threading
+    from urllib.parse import urljoin
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    report = {"pages": 0, "outside_requests": [], "undrawn_images": [], "untypeset_math": [], "failed": [],
+              "chapters": {"en": 0, "zh": 0}, "search_hits": 0}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+            page = browser.new_page()
+
+            def route(r):
+                if r.request.url.startswith(base) or r.request.url.startswith("data:"):
+                    return r.continue_()
+                report["outside_requests"].append(r.request.url)
+                return r.abort()
+            page.route("**/*", route)
+            todo, seen = [base + "index.html"], set()
+            while todo:
+                url = todo.pop()
+                if url in seen:
+                    continue
+                seen.add(url)
+                response = page.goto(url, wait_until="load", timeout=timeout_ms)
+                rel = url[len(base):]
+                if response is None or not response.ok:
+                    report["failed"].append(rel)
+                    continue
+                report["pages"] += 1
+                if re.match(r"(zh/)?notebooks/\d+_", rel):
+                    report["chapters"]["zh" if rel.startswith("zh/") else "en"] += 1
+                if page.evaluate("() => document.querySelector('.math') !== null"):
+                    page.wait_for_function("() => document.querySelectorAll('.math mjx-container').length > 0 || "
+                                           "document.querySelectorAll('mjx-container').length > 0", timeout=timeout_ms)
+                    if page.evaluate("() => document.querySelectorAll('.math').length > document.querySelectorAll('mjx-container').length"):
+                        report["untypeset_math"].append(rel)
+                undrawn = page.evaluate("() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+                report["undrawn_images"] += [f"{rel}: {u}" for u in undrawn]
+                for href in page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"):
+                    target = urljoin(url, href).split("#")[0].split("?")[0]
+                    if target.startswith(base) and target.endswith(".html") and "/_static/" not in target and "/_sources/" not in target:
+                        todo.append(target)
+            page.goto(base + "search.html?q=discriminator", wait_until="load")
+            page.wait_for_function("() => document.querySelectorAll('#search-results li, ul.search li').length > 0",
+                                   timeout=timeout_ms)
+            report["search_hits"] = page.evaluate("() => document.querySelectorAll('#search-results li, ul.search li').length")
+            browser.close()
+    finally:
+        server.shutdown()
+    return report
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gantutor.book", description="Build the course's website (make book).")
     parser.add_argument("--out", type=Path, default=None, help="the site's folder (default build/site)")
     parser.add_argument("--lang", nargs="+", default=["en", "zh"], choices=sorted(TEXT), help="the languages to build")
+    parser.add_argument("--browse", metavar="CHROMIUM", default=None,
+                        help="then crawl the built site in this Chromium (needs playwright) and print the report")
     args = parser.parse_args(argv)
     try:
         out = build(args.out, args.lang)
@@ -190,6 +260,11 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"the site is in {out}: open {out / 'index.html'}")
+    if args.browse:
+        report = browse(out, args.browse)
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+        bad = report["outside_requests"] or report["undrawn_images"] or report["untypeset_math"] or report["failed"]
+        return 1 if bad or not report["search_hits"] else 0
     return 0
 
 

@@ -52,3 +52,18 @@ def test_math_is_set_by_the_local_mathjax_and_widgets_say_they_need_a_notebook(s
     assert re.search(r'<script[^>]+src="\.\./_static/mathjax/[^"]+"', page) and r"\(" in page
     assert "Interactive widget: run the notebook (make lab) to use it." in (site / "notebooks" / "03_mode_collapse.html").read_text(encoding="utf-8")
     assert "交互控件" in (site / "zh" / "notebooks" / "03_mode_collapse.html").read_text(encoding="utf-8")
+
+
+def _chromium():
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium on this machine (Debian: apt install chromium)")
+def test_in_a_real_chromium_no_request_leaves_the_site_math_is_set_images_drawn_and_search_works(site):
+    pytest.importorskip("playwright", reason="pip install playwright drives the machine's Chromium")
+    report = book.browse(site, _chromium())
+    assert report["outside_requests"] == [] and report["failed"] == []
+    assert report["undrawn_images"] == [] and report["untypeset_math"] == []
+    assert report["chapters"]["en"] >= 10 and report["chapters"]["zh"] >= 10
+    assert report["search_hits"] > 0
