@@ -20,7 +20,7 @@ NEEDS_KERNEL = "Interactive widget: run the notebook (make lab) to use it."
 FROZEN_BAR = re.compile(r"(?<!\d)0%\|")
 
 
-def _widget_state(nb) -> dict:
+def widget_state(nb) -> dict:
     return nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
 
 
@@ -39,7 +39,7 @@ def _progress_text(model_id: str, state: dict) -> str | None:
 def tidy_outputs(nb):
     """Give every widget output a text form that a reader without a kernel can trust: a progress bar
     shows its final state, any other widget says that it needs a kernel. Changes ``nb`` in place."""
-    state = _widget_state(nb)
+    state = widget_state(nb)
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             view = out.get("data", {}).get(WIDGET_VIEW)
@@ -51,7 +51,7 @@ def tidy_outputs(nb):
 def stored_problems(nb) -> list[str]:
     """What a reader of the stored notebook would see wrong: a bar frozen at 0 %, a figure stored twice,
     a widget whose state was not saved (it renders as an error), a traceback outside raises-exception cells."""
-    state, problems = _widget_state(nb), []
+    state, problems = widget_state(nb), []
     for i, cell in enumerate(nb.cells):
         outputs = cell.get("outputs", [])
         pngs = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]

@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 import yaml
 
-from gantutor.i18n import catalog, find, patterns
+from gantutor.i18n import catalog, patterns
 from gantutor.i18n.catalog import _Literal
-from gantutor.i18n.scan import all_messages
+from gantutor.i18n.scan import untranslated
 
 
 def _root() -> Path:
@@ -67,15 +66,7 @@ def review(paths: list[Path]) -> int:
 
 def messages(modules: list[str], write: Path | None) -> int:
     patterns.cache_clear()
-    missing = {}
-    for module, found in all_messages().items():
-        if modules and module not in modules:
-            continue
-        for _line, text in found:
-            sample = text.replace("{{", "\x00").replace("}}", "\x01")
-            sample = re.sub(r"\{(\d+)\}", lambda m: f"⟨{m[1]}⟩", sample).replace("\x00", "{").replace("\x01", "}")
-            if find(sample) is None:
-                missing[text] = text
+    missing = {text: text for _module, _line, text in untranslated(modules)}
     text = yaml.dump(missing, Dumper=_Literal, allow_unicode=True, sort_keys=False, width=1000) if missing else ""
     if write:
         write = Path(write)

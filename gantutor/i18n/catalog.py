@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from gantutor.i18n import CJK, translate_text
+from gantutor.stored import widget_state
 
 SWITCH = 'import os; os.environ["GANTUTOR_LANG"] = "zh"  # 中文版：检查、提示与控件用中文\n'
 FOLDERS = ("notebooks", "solutions", "exercises")
@@ -171,8 +172,7 @@ def _translate_html(markup: str) -> str:
 
 
 def _translate_widget_state(nb) -> None:
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    for model in state.values():
+    for model in widget_state(nb).values():
         s = model.get("state", {})
         for key in ("description", "value", "placeholder", "tooltip"):
             if isinstance(s.get(key), str):

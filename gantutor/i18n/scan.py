@@ -6,10 +6,11 @@ elsewhere. An f-string's parts that vary become ``{1}``, ``{2}``, … as in the 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
-PROSE_WORD = __import__("re").compile(r"[A-Za-z]{3,}")
+PROSE_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
 def _skeleton(node) -> str | None:
@@ -75,3 +76,19 @@ def all_messages() -> dict[str, list[tuple[int, str]]]:
         if found:
             out[rel] = found
     return out
+
+
+def untranslated(modules=()) -> list[tuple[str, int, str]]:
+    """(module, line, skeleton) of each message that no entry of ``gantutor/i18n/zh/`` translates, in
+    ``modules`` (paths relative to the package, e.g. ``checks/minimax.py``; all when empty). A
+    skeleton's ``{1}``, ``{2}``, … are tried as stand-in values, and ``{{``/``}}`` as literal braces."""
+    from gantutor.i18n import find
+    missing = []
+    for module, found in all_messages().items():
+        if modules and module not in modules:
+            continue
+        for line, text in found:
+            sample = re.sub(r"(?<!\{)\{(\d+)\}(?!\})", lambda m: f"⟨{m[1]}⟩", text).replace("{{", "{").replace("}}", "}")
+            if find(sample) is None:
+                missing.append((module, line, text))
+    return missing

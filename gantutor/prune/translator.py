@@ -21,6 +21,7 @@ from torch import nn
 from gantutor._validate import non_negative, positive_int, train_args
 from gantutor.losses import pix2pix_generator_loss
 from gantutor.models.translation import UNetGenerator
+from gantutor.prune.channels import keep_in_channels, keep_norm_channels, keep_out_channels
 from gantutor.runs import adam
 from gantutor.train import History, frozen, prepare, run_loop
 from gantutor.translation import _pair, _pix2pix_d_update
@@ -67,18 +68,12 @@ def _widths(teacher: UNetGenerator, width, channels, decoder_channels) -> tuple[
     return enc, dec
 
 
-def _copy_block(new: nn.Module, old: nn.Module, out_idx: torch.Tensor, in_idx: torch.Tensor, transposed: bool) -> None:
-    conv_new, conv_old = _conv(new), _conv(old)
-    w = conv_old.weight.detach()
-    w = w[in_idx][:, out_idx] if transposed else w[out_idx][:, in_idx]
-    conv_new.weight.data.copy_(w)
-    if conv_old.bias is not None:
-        conv_new.bias.data.copy_(conv_old.bias.detach()[out_idx])
-    norm_new, norm_old = _norm(new), _norm(old)
-    if norm_old is not None:
-        for name in ("weight", "bias", "running_mean", "running_var"):
-            getattr(norm_new, name).data.copy_(getattr(norm_old, name).detach()[out_idx])
-        norm_new.num_batches_tracked.copy_(norm_old.num_batches_tracked)
+def _slim_block(new: nn.Sequential, old: nn.Sequential, out_idx: torch.Tensor, in_idx: torch.Tensor) -> None:
+    """Put into ``new`` the convolution (and BatchNorm) of ``old`` cut to channels ``out_idx`` out and ``in_idx`` in."""
+    new[0] = keep_in_channels(keep_out_channels(old[0], out_idx), in_idx)
+    norm = _norm(old)
+    if norm is not None:
+        new[1] = keep_norm_channels(norm, out_idx)
 
 
 def skip_input_channels(keep_decoded: torch.Tensor, keep_encoded: torch.Tensor, decoded_width: int) -> torch.Tensor:
@@ -118,7 +113,7 @@ def slim_unet(teacher: UNetGenerator, width: float | None = None, *, channels=No
                 for b, n in zip(teacher.decoder[:-1], dec)] + [torch.arange(out_channels)]
     inputs = torch.arange(teacher.in_channels)
     for i, (new, old) in enumerate(zip(student.encoder, teacher.encoder)):
-        _copy_block(new, old, keep_enc[i], inputs if i == 0 else keep_enc[i - 1], transposed=False)
+        _slim_block(new, old, keep_enc[i], inputs if i == 0 else keep_enc[i - 1])
     depth = teacher.depth
     for k, (new, old) in enumerate(zip(student.decoder, teacher.decoder)):
         if k == 0:
@@ -127,7 +122,7 @@ def slim_unet(teacher: UNetGenerator, width: float | None = None, *, channels=No
             read = skip_input_channels(keep_dec[k - 1], keep_enc[depth - 1 - k], teacher.decoder_channels[k - 1])
         else:
             read = keep_dec[k - 1]
-        _copy_block(new, old, keep_dec[k], read, transposed=True)
+        _slim_block(new, old, keep_dec[k], read)
     return student.train(teacher.training)
 
 
