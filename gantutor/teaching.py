@@ -1,12 +1,13 @@
-"""The generated parts of the teacher's guide (TEACHING.md): one table and one section per chapter,
-from the exercise registry, the question bank and the notebooks' measured run times
-(``benchmarks/results/notebook_times.json``, written by ``benchmarks/notebook_times.py --all``).
+"""The generated parts of the teacher's guide (TEACHING.md, and its Chinese TEACHING.zh.md): one
+table and one section per chapter, from the exercise registry, the question bank and the notebooks'
+measured run times (``benchmarks/results/notebook_times.json``, written by
+``benchmarks/notebook_times.py --all --json > benchmarks/results/notebook_times.json``).
 
-    python -m gantutor.teaching            # rewrite the generated blocks of TEACHING.md
+    python -m gantutor.teaching            # rewrite the generated blocks of both guides
     python -m gantutor.teaching --check    # exit 1 when they are out of date
 
 The generated text sits between ``<!-- BEGIN generated: NAME -->`` and ``<!-- END generated: NAME -->``;
-everything else in TEACHING.md is written by hand and left alone.
+everything else in the guides is written by hand and left alone.
 """
 from __future__ import annotations
 
@@ -52,15 +53,58 @@ CHAPTERS = {
           "count MACs against PyTorch's counter", "export to ONNX and measure what fewer MACs buy in ONNX Runtime"]),
 }
 
+# The same in Chinese, for TEACHING.zh.md.
+CHAPTERS_ZH = {
+    0: ('Python；`make lab` 能正常运行',
+        ['熟悉课程的组织方式：各章、练习、参考答案和测验']),
+    1: ('概率（期望、概率密度）、PyTorch 张量与自动求导（autograd）',
+        ['写出 GAN 的价值函数、最优判别器及其 JS 散度', '解释为什么用非饱和损失训练 G', '写出一个正确的 GAN 训练步']),
+    2: ('第 1 章；梯度下降',
+        ['解释为什么同时梯度下降-上升在双线性博弈上会绕圈', '用外梯度法 / 乐观梯度和 R1 惩罚让训练收敛', '读懂出了问题的训练曲线']),
+    3: ('第 1–2 章',
+        ['用 PacGAN 的评测协议度量模式崩溃', '通过实测比较展开、打包、小批量标准差、WGAN-GP 和拒绝采样', '解释为什么已发表的结果表格彼此对不上']),
+    4: ('第 1–3 章；卷积',
+        ['算出转置卷积的输出尺寸，并搭建一个 DCGAN', '用 FID、KID、精确率和召回率给生成器打分，并与真实对真实的下限对照', '在多个种子上实测，据此选择训练配方']),
+    5: ('第 4 章',
+        ['比较各种 GAN 损失（合页损失、最小二乘、带权重裁剪的 Wasserstein 损失、梯度惩罚、谱归一化）', '搭建条件生成器和投影判别器']),
+    6: ('第 4–5 章',
+        ['搭建 pix2pix 的 U-Net 和 PatchGAN', '用循环损失和图像缓冲池训练 CycleGAN', '用数字说明什么时候该用成对数据（pix2pix），什么时候该用非成对数据（CycleGAN）']),
+    7: ('第 4 章',
+        ['按调度进行幅值剪枝、真正删除通道、对层做低秩分解', '统计 MACs，并如实地测量延迟', '用知识蒸馏恢复生成质量']),
+    8: ('演练中提到的各章',
+        ['回答题库中的面试题', '限时从零写出经典的 GAN 代码']),
+    9: ('第 1–7 章',
+        ['识别文章和面试答案中流传的错误，并运行代码说明错在哪里']),
+    10: ('第 6–7 章',
+        ['跨跳跃连接一致地剪窄 U-Net，并按 GAN Compression 的方式蒸馏它', '统计 MACs，并与 PyTorch 自带的计数器核对', '导出为 ONNX，并测量更少的 MACs 在 ONNX Runtime 中能换来多少速度']),
+}
+
+LABELS = {  # the generated blocks' words
+    "en": {
+        'chapter': 'chapter', 'run_time': 'run time (chapter / solutions)', 'exercises': 'exercises',
+        'points': 'points', 'bank_questions': 'bank questions', 'all': 'all', 'n_exercises': '{} exercises',
+        'on_cores': ' on 2 CPU cores', 'before': 'Before:', 'after': 'After it, learners can:',
+        'exercise': 'exercise', 'learner_writes': 'the learner writes', 'check': 'check',
+        'bank_label': 'Bank questions:', 'sep': ', ', 'end': '.',
+    },
+    "zh": {
+        'chapter': '章', 'run_time': '运行时间（本章 / 参考答案）', 'exercises': '练习', 'points': '分值',
+        'bank_questions': '题库题目', 'all': '合计', 'n_exercises': '{} 个练习', 'on_cores': '（2 个 CPU 核心）',
+        'before': '先修知识：', 'after': '学完本章，学习者能够：', 'exercise': '练习', 'learner_writes': '学习者编写', 'check': '检查',
+        'bank_label': '题库题目：', 'sep': '，', 'end': '。',
+    },
+}
+
 
 def _notebooks(root: Path) -> dict[int, Path]:
     return {chapter_of(p): p for p in sorted((root / "notebooks").glob("*.ipynb"))}
 
 
-def _title(path: Path) -> str:
-    first = json.loads(path.read_text())["cells"][0]["source"]
+def chapter_title(path: Path) -> str:
+    """A chapter notebook's title: its first heading without "Chapter N — " (or "第 N 章 — ")."""
+    first = json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"]
     line = (first if isinstance(first, str) else "".join(first)).splitlines()[0]
-    return re.sub(r"^#\s*(Chapter \d+ — )?", "", line)
+    return re.sub(r"^#\s*(Chapter \d+ — |第 \d+ 章 — )?", "", line)
 
 
 def _seconds(times: dict, folder: str, name: str) -> str:
@@ -68,81 +112,94 @@ def _seconds(times: dict, folder: str, name: str) -> str:
     return f"{row['seconds']:.0f} s" if row else "–"
 
 
-def chapter_rows(root: Path) -> list[dict]:
-    """Per chapter: title, notebook, measured run times, exercises with points, bank questions."""
+def chapter_rows(root: Path, lang: str = "en") -> list[dict]:
+    """Per chapter: title, notebook, measured run times, exercises with points, bank questions, in
+    ``lang`` (en or zh: the Chinese titles come from the zh twins)."""
     times = json.loads((root / "benchmarks" / "results" / "notebook_times.json").read_text())
     bank = load_bank()
+    plans = CHAPTERS_ZH if lang == "zh" else CHAPTERS
     rows = []
     for chapter, path in _notebooks(root).items():
         exercises = registry.of_chapter(chapter)
-        rows.append({"chapter": chapter, "title": _title(path), "notebook": path.name,
+        shown = path.parent / "zh" / path.name if lang == "zh" else path
+        rows.append({"chapter": chapter, "title": chapter_title(shown), "notebook": shown.relative_to(root).as_posix(),
                      "time": _seconds(times, "notebooks", path.name),
                      "solution_time": _seconds(times, "solutions", path.name) if exercises else "",
                      "exercises": exercises, "points": sum(e.points for e in exercises),
                      "questions": [q.id for q in bank if Path(q.notebook).name == path.name],
-                     "prerequisites": CHAPTERS[chapter][0], "goals": CHAPTERS[chapter][1]})
+                     "prerequisites": plans[chapter][0], "goals": plans[chapter][1]})
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["| chapter | run time (chapter / solutions) | exercises | points | bank questions |", "|---|---|---|---|---|"]
+def table(rows: list[dict], lang: str = "en") -> str:
+    w = LABELS[lang]
+    lines = [f"| {w['chapter']} | {w['run_time']} | {w['exercises']} | {w['points']} | {w['bank_questions']} |",
+             "|---|---|---|---|---|"]
     for r in rows:
         ex = ", ".join(e.number for e in r["exercises"]) or "–"
         times = r["time"] + (f" / {r['solution_time']}" if r["solution_time"] else "")
         lines.append(f"| {r['chapter']:02d} {r['title']} | {times} | {ex} | {r['points'] or '–'} | {len(r['questions'])} |")
-    total = sum(r["points"] for r in rows)
-    lines.append(f"| **all** | | {sum(len(r['exercises']) for r in rows)} exercises | **{total}** | {sum(len(r['questions']) for r in rows)} |")
+    total, count = sum(r["points"] for r in rows), w["n_exercises"].format(sum(len(r["exercises"]) for r in rows))
+    lines.append(f"| **{w['all']}** | | {count} | **{total}** | {sum(len(r['questions']) for r in rows)} |")
     return "\n".join(lines)
 
 
-def sections(rows: list[dict]) -> str:
-    out = []
+def sections(rows: list[dict], lang: str = "en") -> str:
+    w, out = LABELS[lang], []
     for r in rows:
         out += [f"### {r['chapter']:02d} — {r['title']}", "",
-                f"`notebooks/{r['notebook']}`, {r['time']} on 2 CPU cores. **Before:** {r['prerequisites']}.", "",
-                "**After it, learners can:**", *[f"- {g}" for g in r["goals"]], ""]
+                f"`{r['notebook']}`{w['sep']}{r['time']}{w['on_cores']}{w['end']} **{w['before']}** "
+                f"{r['prerequisites']}{w['end']}", "",
+                f"**{w['after']}**", *[f"- {g}" for g in r["goals"]], ""]
         if r["exercises"]:
-            out += ["| exercise | the learner writes | check | points |", "|---|---|---|---|"]
+            out += [f"| {w['exercise']} | {w['learner_writes']} | {w['check']} | {w['points']} |", "|---|---|---|---|"]
             out += [f"| {e.number} | `{e.answer}`{f' ({e.minutes} min)' if e.minutes else ''} | `{e.check}` | {e.points} |"
                     for e in r["exercises"]]
             out.append("")
         if r["questions"]:
-            out += ["**Bank questions:** " + ", ".join(f"`{q}`" for q in r["questions"]), ""]
+            out += [f"**{w['bank_label']}** " + ", ".join(f"`{q}`" for q in r["questions"]), ""]
     return "\n".join(out).rstrip()
 
 
 BLOCK = re.compile(r"(<!-- BEGIN generated: (?P<name>[\w-]+) -->\n)(?:.*?\n)?(<!-- END generated: (?P=name) -->)", re.S)
 
 
-def render(text: str, root: Path) -> str:
-    """``text`` with every generated block rewritten."""
-    rows = chapter_rows(root)
-    blocks = {"chapters-table": table(rows), "chapters": sections(rows)}
+GUIDES = {"en": "TEACHING.md", "zh": "TEACHING.zh.md"}
+
+
+def render(text: str, root: Path, lang: str = "en") -> str:
+    """``text`` with every generated block rewritten, in ``lang``."""
+    rows = chapter_rows(root, lang)
+    blocks = {"chapters-table": table(rows, lang), "chapters": sections(rows, lang)}
 
     def fill(m):
         if m["name"] not in blocks:
-            raise ValueError(f"TEACHING.md has a generated block {m['name']!r} that nothing generates")
+            raise ValueError(f"{GUIDES[lang]} has a generated block {m['name']!r} that nothing generates")
         return m.group(1) + blocks[m["name"]] + "\n" + m.group(3)
     return BLOCK.sub(fill, text)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gantutor.teaching", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when TEACHING.md's generated blocks are out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the guides' generated blocks are out of date")
     args = parser.parse_args(argv)
-    root = repo_root()
-    path = root / "TEACHING.md"
-    text = path.read_text(encoding="utf-8")
-    new = render(text, root)
+    root, stale = repo_root(), []
+    for lang, name in GUIDES.items():
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        new = render(text, root, lang)
+        if new == text:
+            continue
+        if args.check:
+            stale.append(name)
+        else:
+            path.write_text(new, encoding="utf-8")
+            print(f"wrote {name}")
+    if stale:
+        print(f"{' and '.join(stale)} out of date: run `python -m gantutor.teaching`", file=sys.stderr)
+        return 1
     if args.check:
-        if new != text:
-            print("TEACHING.md is out of date: run `python -m gantutor.teaching`", file=sys.stderr)
-            return 1
-        print("TEACHING.md is up to date")
-        return 0
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-        print("wrote TEACHING.md")
+        print("the teacher's guides are up to date")
     return 0
 
 

@@ -1,5 +1,6 @@
 """The website (make book): both languages built from the stored notebooks, every chapter in each,
 every internal link resolving, no asset fetched from outside the site, a language switch on every page."""
+import json
 import re
 from pathlib import Path
 
@@ -54,6 +55,17 @@ def test_math_is_set_by_the_local_mathjax_and_widgets_say_they_need_a_notebook(s
     assert "交互控件" in (site / "zh" / "notebooks" / "03_mode_collapse.html").read_text(encoding="utf-8")
 
 
+def test_the_chinese_search_names_a_stemmer_that_exists_and_cuts_queries_into_indexed_words(site):
+    data = (site / "zh" / "_static" / "language_data.js").read_text(encoding="utf-8")
+    stemmer = re.search(r"window\.Stemmer = (\w+);", data)[1]
+    assert f"var {stemmer}=" in data or f"var {stemmer} =" in data, f"{stemmer} is not defined in language_data.js"
+    assert "var splitQuery" in data and "Search._index" in data
+    text = (site / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(text[text.index("(") + 1:text.rindex(")")])["terms"]
+    for word in ("判别", "剪枝", "生成"):  # jieba's words, which the query is cut against
+        assert word in terms
+
+
 def _chromium():
     import shutil
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -66,4 +78,15 @@ def test_in_a_real_chromium_no_request_leaves_the_site_math_is_set_images_drawn_
     assert report["outside_requests"] == [] and report["failed"] == []
     assert report["undrawn_images"] == [] and report["untypeset_math"] == []
     assert report["chapters"]["en"] >= 10 and report["chapters"]["zh"] >= 10
-    assert report["search_hits"] > 0
+    assert all(report["search_hits"].values()) and set(report["search_hits"]) == {f + q for f, q in book.SEARCHES}, report["search_hits"]
+
+
+def test_the_landing_page_says_where_to_start_and_links_every_chapter_with_its_exercises(site):
+    for lang, heading in (("", "Where to start"), ("zh/", "从哪里开始")):
+        page = (site / f"{lang}index.html").read_text(encoding="utf-8")
+        assert heading in page and 'href="teaching.html"' in page
+        for name in CHAPTERS:
+            assert f'href="notebooks/{name}.html"' in page, f"{lang}index.html does not link {name}"
+        for path in (ROOT / "exercises").glob("*.ipynb"):
+            assert f'href="exercises/{path.stem}.html"' in page
+    assert "用 gantutor 教学" in (site / "zh" / "teaching.html").read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
 """The teacher's guide: its generated tables agree with the registry, the bank and the measured run
 times; the make variables for CPU-only PyTorch and an offline wheelhouse reach pip."""
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -51,3 +52,19 @@ def test_the_make_variables_reach_pip(variable, expected):
     assert expected in dry.stdout
     plain = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "--index-url" not in plain.stdout and "--no-index" not in plain.stdout
+
+
+def test_the_chinese_guide_translates_every_hand_written_part_and_keeps_its_numbers_code_and_links():
+    from gantutor.i18n.catalog import looks_chinese, review
+    english = teaching.BLOCK.sub("", (ROOT / "TEACHING.md").read_text(encoding="utf-8"))
+    chinese = teaching.BLOCK.sub("", (ROOT / "TEACHING.zh.md").read_text(encoding="utf-8"))
+    # each guide links the other: compare the English as if it linked itself
+    assert review(english.replace("(TEACHING.zh.md)", "(TEACHING.md)"), chinese) == []
+    heads = [re.findall(r"^#+ ", text, re.M) for text in (english, chinese)]
+    assert heads[0] == heads[1], "the same headings, at the same levels"
+    for paragraph in chinese.split("\n\n"):
+        if paragraph.strip() and not paragraph.startswith(("    ", "<!--", "|---")) and re.search(r"[A-Za-z]{4}", paragraph):
+            assert looks_chinese(paragraph) or "`" in paragraph or "|" in paragraph, paragraph[:80]
+    zh = (ROOT / "TEACHING.zh.md").read_text(encoding="utf-8")
+    assert "| 04 在真实手写数字上训练 DCGAN" in zh and "`notebooks/zh/04_dcgan.ipynb`" in zh
+    assert f"**{sum(e.points for e in EXERCISES)}**" in zh
