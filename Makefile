@@ -15,7 +15,7 @@ PIP_FROM    := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 # JupyterLab refuses to run as root unless told; a container or Binder often runs as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test install clean-venv exercises benchmark wheelhouse book
+.PHONY: lab test install clean-venv exercises benchmark wheelhouse book anki
 
 exercises: $(STAMP)
 	$(PY) -m gantutor.course build
@@ -48,11 +48,11 @@ PY_FLOOR := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"/\1/p' pyproject
 # notebooks are run by tests/test_course.py, which checks more than nbval could: every check cell
 # raises "not done yet" (NotImplementedError) and every other cell runs clean.
 # First, cheaply: nothing in the package, tests or benchmarks needs a Python newer than the floor.
-# The teacher's tools (nbgrader) and the website's (Sphinx, MyST-NB) that make test checks against, in the same venv.
+# The teacher's tools (nbgrader), the website's (Sphinx, MyST-NB) and genanki, which make test checks against, in the same venv.
 TEACH_STAMP := $(VENV)/.teach-$(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 $(TEACH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[dev,teach,book]"
+	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[dev,teach,book,anki]"
 	@rm -f $(VENV)/.teach-*
 	@touch $@
 
@@ -64,11 +64,16 @@ test: $(STAMP) $(TEACH_STAMP)
 book: $(TEACH_STAMP)
 	$(PY) -m gantutor.book
 
+# The question bank as an Anki deck, English and Chinese on each card: build/gantutor.apkg (import it in
+# Anki; a newer one updates the cards). gantutor anki --help for one language or some topics.
+anki: $(TEACH_STAMP)
+	$(PY) -m gantutor.cli anki -o build/gantutor.apkg
+
 # Every wheel the course needs (with the teacher's tools), for lab machines without internet: copy the
 # folder over, then `make lab WHEELHOUSE=wheelhouse` there. Add TORCH_INDEX=... for CPU-only PyTorch.
 wheelhouse: $(STAMP)
 	$(if $(TORCH_INDEX),$(PY) -m pip download --quiet -d wheelhouse torch torchvision --index-url $(TORCH_INDEX))
-	$(PY) -m pip download --quiet -d wheelhouse pip setuptools wheel ".[dev,teach,book]"
+	$(PY) -m pip download --quiet -d wheelhouse pip setuptools wheel ".[dev,teach,book,anki]"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -29,12 +29,12 @@ LANG_NAMES = {"en": "English", "zh": "中文"}
 TEXT = {
     "en": {"title": "gantutor — GANs, and pruning them, on your laptop", "bank": "Interview question bank",
            "chapters": "Chapters", "solutions": "Solutions", "exercises": "Exercise notebooks", "guide": "Teaching",
-           "see": "Demonstrated in", "ex_cell": "exercises", "sol_cell": "solution", "answer": "Answer", "why": "Why", "wrong": "A common wrong answer",
+           "see": "Demonstrated in", "ex_cell": "exercises", "sol_cell": "solution", "follow": "Follow-up", "answer": "Answer", "why": "Why", "wrong": "A common wrong answer",
            "launch": "Run it: clone the repository, then `make lab` (JupyterLab on this chapter's folder) — or download "
                      "the notebook with the button at the top of the page. `make test` runs everything."},
     "zh": {"title": "gantutor — 在笔记本电脑上学 GAN，以及 GAN 的剪枝与压缩", "bank": "面试题库",
            "chapters": "各章", "solutions": "参考答案", "exercises": "练习笔记本", "guide": "教学指南",
-           "see": "演示位置", "ex_cell": "练习", "sol_cell": "答案", "answer": "答案", "why": "解析", "wrong": "常见错误答案",
+           "see": "演示位置", "ex_cell": "练习", "sol_cell": "答案", "follow": "追问", "answer": "答案", "why": "解析", "wrong": "常见错误答案",
            "launch": "运行它：克隆仓库后执行 `make lab`（在 JupyterLab 中打开）——或用页面顶部的按钮下载这个笔记本。"
                      "`make test` 运行全部测试。"},
 }
@@ -74,6 +74,8 @@ def _bank_pages(src: Path, lang: str) -> list[str]:
                       q.answer[lang], "", f"*{t['why']}:* {q.explanation[lang]}", ""]
             if q.wrong:
                 lines += [f"*{t['wrong']}:* {q.wrong[lang]} — {q.wrong['why'][lang]}", ""]
+            if q.follow_up:
+                lines += [f"*{t['follow']}:* {q.follow_up['question'][lang]} — {q.follow_up['answer'][lang]}", ""]
             lines += ["</details>", "", f"{t['see']}: [{Path(q.notebook).stem} §{q.section}]({target})", ""]
         (src / "bank" / f"{topic}.md").write_text("\n".join(lines), encoding="utf-8")
         pages.append(f"bank/{topic}")

@@ -8,6 +8,12 @@
     gantutor grade SUBMISSIONS --out OUT [--timeout S] [--jobs N]
                                         grade a class's notebooks: grades.csv, feedback per student
     gantutor export nbgrader COURSE_DIR the exercise chapters as an nbgrader course
+    gantutor anki -o FILE.apkg [--lang en|zh|both] [--topic T ...]
+                                        the bank as an Anki deck (importing a newer one updates the cards)
+    gantutor mock [--minutes 30] [--lang zh|en] [--topic T] [--dir DIR] | --report [SESSION]
+                                        a timed mock interview; its answers are saved as they are given
+    gantutor drill [N] [--stub FILE | --check FILE] [--lang zh|en] [--timeout S]
+                                        chapter 8's coding drills: the task, a starter file, the check
 
 Progress lives in ``$GANTUTOR_DATA_DIR/progress.sqlite3`` (default: the user's data directory).
 """
@@ -78,13 +84,37 @@ def _main(argv=None) -> int:
     export = sub.add_parser("export", help=t("the course for another tool: nbgrader"))
     export.add_argument("tool", choices=["nbgrader"])
     export.add_argument("course_dir", type=Path, help=t("the nbgrader course folder to write (source/ and nbgrader_config.py)"))
+    drill = sub.add_parser("drill", help=t("chapter 8's coding drills: the task, a starter file, the notebook's check"))
+    drill.add_argument("number", nargs="?", help=t("the drill, e.g. 8.2 (without it: the list)"))
+    action = drill.add_mutually_exclusive_group()
+    action.add_argument("--check", type=Path, metavar="FILE", help=t("run the drill's check on the function in FILE"))
+    action.add_argument("--stub", type=Path, metavar="FILE", help=t("write the starter code to FILE (a new file)"))
+    drill.add_argument("--lang", choices=LANGS, default=lang(), help=t("the language of the task and messages (default: GANTUTOR_LANG, else en)"))
+    drill.add_argument("--timeout", type=float, default=60, help=t("seconds the check may run (default 60)"))
+    anki = sub.add_parser("anki", help=t("the question bank as an Anki deck (.apkg)"))
+    anki.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.apkg", help=t("the deck file to write"))
+    anki.add_argument("--lang", choices=("en", "zh", "both"), default="both",
+                      help=t("English, Chinese, or both on each card (default both)"))
+    anki.add_argument("--topic", nargs="+", choices=TOPICS, metavar="TOPIC", help=t("only these topics"))
+    mock = sub.add_parser("mock", help=t("a timed mock interview: questions, follow-ups, a coding drill, a design question"))
+    mock.add_argument("--minutes", type=float, default=30, help=t("how long the interview lasts (default 30)"))
+    mock.add_argument("--lang", choices=LANGS, default=lang(), help=t("the language of the questions (default: GANTUTOR_LANG, else en)"))
+    mock.add_argument("--topic", choices=TOPICS, help=t("ask only questions of this topic"))
+    mock.add_argument("--dir", type=Path, default=Path.cwd(), help=t("where the coding drill's file is written (default: here)"))
+    mock.add_argument("--seed", type=int, default=None, help=t("the same seed picks the same questions"))
+    mock.add_argument("--report", nargs="?", type=int, const=-1, default=None, metavar="SESSION",
+                      help=t("print the report of the last session (or of SESSION) and stop"))
     args = parser.parse_args(argv)
+    if args.command == "drill" and args.number is None and (args.check or args.stub):
+        parser.error("--check and --stub need a drill number, e.g. gantutor drill 8.2 --check FILE.py")
+    if args.command == "drill" and args.timeout <= 0:
+        parser.error(f"--timeout must be > 0, got {args.timeout:g}")
     if args.command in ("quiz", "sheet") and args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
     if args.command == "grade" and (args.timeout <= 0 or args.jobs < 1):
         parser.error(f"--timeout must be > 0 and --jobs at least 1, got {args.timeout:g} and {args.jobs}")
     command = {"quiz": _quiz, "progress": _progress, "sheet": _sheet, "build-exercises": _exercises, "check-exercises": _exercises,
-               "grade": _grade, "export": _export}
+               "grade": _grade, "export": _export, "drill": _drill, "anki": _anki, "mock": _mock}
     try:
         return command[args.command](args)
     except BrokenPipeError:  # e.g. `gantutor sheet | head`: the reader left; say nothing more
@@ -157,6 +187,67 @@ def _sheet(args) -> int:
         print(f"wrote {len(questions)} questions to {args.output}")
     else:
         print(text)
+    return 0
+
+
+def _mock(args) -> int:
+    from gantutor.interview import mock
+
+    progress = _open_progress()
+    if progress is None:
+        return 1
+    with progress:
+        if args.report is not None:
+            print(mock.report(progress, None if args.report == -1 else args.report))
+            return 0
+        if not args.dir.is_dir():
+            print(f"gantutor mock: --dir {args.dir} is not a folder", file=sys.stderr)
+            return 2
+        bank = load_bank()
+        try:
+            plan = mock.make_plan(bank, progress, args.minutes, args.topic, args.seed)
+        except mock.MockError as err:
+            print(f"gantutor mock: {err}", file=sys.stderr)
+            return 2
+        mock.MockInterview(bank, progress, plan, args.minutes, args.lang, workdir=args.dir).run()
+    return 0
+
+
+def _anki(args) -> int:
+    from gantutor.interview import anki
+
+    try:
+        n = anki.build(args.output, args.lang, args.topic)
+    except (ValueError, FileExistsError, ModuleNotFoundError) as err:
+        print(f"gantutor anki: {err}", file=sys.stderr)
+        return 2
+    print(t(f"wrote {n} notes to {args.output}: import it in Anki (File → Import); a newer export updates these cards"))
+    return 0
+
+
+def _drill(args) -> int:
+    from gantutor.interview import drills
+
+    text = drills.TEXT[args.lang]
+    try:
+        if args.number is None:
+            print(text["list"])
+            for d in drills.drills(args.lang).values():
+                print(f"  {d.number}  {d.title} ({d.minutes} {text['minutes']})")
+            return 0
+        drill = drills.get(args.number, args.lang)
+        if args.stub:
+            print(drills.write_stub(drill, args.stub, args.lang))
+            return 0
+        if args.check:
+            passed, output = drills.check_file(drill.number, args.check, args.lang, timeout=args.timeout)
+            print(output)
+            return 0 if passed else 1
+    except drills.DrillError as err:
+        print(f"gantutor drill: {err}", file=sys.stderr)
+        return 2
+    print(f"{text['header'].format(number=drill.number)}\n\n{drill.task}\n\n{text['starter'].format(number=drill.number)}\n")
+    print(drill.stub)
     return 0
 
 

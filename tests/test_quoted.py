@@ -15,6 +15,9 @@ NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*\.\d+(?![\d])")
 REFERENCE = re.compile(r"(^#+ |\n#+ |§|[Ss]ections? |[Cc]hapters? |[Ee]xercises? |[Dd]rills? |arXiv:? ?|第 ?|练习 ?|§ ?\d+(?:\.\d+)?\s?[–-]\s?)$")  # 4.1 (or §4.4–4.5) as a section, not a figure
 # Figures that come from papers or from arithmetic on the page, not from a run of the course: entry -> {number: source}
 LITERATURE = {
+    'fid-sample-size': {'2,048': "Inception-v3 pool3 features, 2,048 dimensions: the features of the FID of Heusel et al. 2017 (Section 'Fréchet Inception Distance')"},
+    'patchgan-small-images': {'256': 'Isola et al. 2017 (pix2pix), Section 4.4 and Table 3: patch sizes compared on 256×256 Cityscapes labels→photo', '286': 'Isola et al. 2017, Section 4.4: the 286×286 ImageGAN, larger than the 256×256 images'},
+    'student-width-choice': {'56.8': 'Li et al. 2020 (GAN Compression, CVPR), Table 1: pix2pix edges→shoes teacher, 56.8 G MACs', '11.8': 'Li et al. 2020 (GAN Compression, CVPR), Table 1: 56.8 / 4.81 = 11.8× fewer MACs for pix2pix edges→shoes'},
     "gan-loss-js-divergence": {"1.386": "log 4 = 1.386, V(D*, G) at p_g = p_data (arithmetic; chapter 1 §4 prints −1.386294)"},
     "gan-convergence-guarantee": {
         "1.005": "√(1 + η²) = 1.004988 at η = 0.1, the growth per step of simultaneous GDA on x·y (arithmetic; chapter 2 §1)",
@@ -101,6 +104,10 @@ def _bank_texts(entry: dict):
         for lang in ("en", "zh"):
             yield f"wrong.{lang}", entry["wrong"][lang]
             yield f"wrong.why.{lang}", entry["wrong"]["why"][lang]
+    if entry.get("follow_up"):
+        for field in ("question", "answer"):
+            for lang in ("en", "zh"):
+                yield f"follow_up.{field}.{lang}", entry["follow_up"][field][lang]
 
 
 BANK = yaml.safe_load((ROOT / "gantutor" / "interview" / "bank.yaml").read_text())

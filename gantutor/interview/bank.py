@@ -16,6 +16,8 @@ Each entry is a mapping with these fields (``?`` marks the optional ones)::
                  see ``gantutor.quoted``; the loader strips the tags, the tests recompute them)
     wrong?:      a wrong answer that circulates: {en, zh, why: {en, zh}, notebook, section}
                  (the notebook section whose cell shows it is wrong)
+    follow_up?:  the question an interviewer asks next, and its answer:
+                 {question: {en, zh}, answer: {en, zh}} (the mock interview asks it)
 
 ``load_bank()`` returns the entries as ``Question`` objects (attributes, or keys: ``q["id"]``).
 A malformed entry raises ``BankError`` naming the entry and the field.
@@ -46,7 +48,8 @@ TOPICS = (
     "translation",     # pix2pix, CycleGAN
     "models",          # GANs vs VAEs vs diffusion, text, applications
     "pruning",
-    "compression",     # quantisation, distillation, low rank, Deep Compression
+    "compression",     # quantisation, distillation, low rank, Deep Compression, ONNX deployment
+    "teaching",        # what teachers ask: grading GAN code, checks that cannot be fooled, a class's lab
 )
 ORIGINS = (  # the course's source documents (../shared/seeds/ in the authors' workspace)
     "000_210d99f548ec2e09.txt",
@@ -75,6 +78,7 @@ class Question:
     origin: str | None = None
     origin_text: str | None = None
     wrong: dict | None = None
+    follow_up: dict | None = None
 
     def __getitem__(self, key):
         if key not in {f.name for f in fields(self)}:
@@ -89,7 +93,7 @@ class Question:
 
 
 REQUIRED = ("id", "topic", "difficulty", "notebook", "section", "question", "answer", "explanation")
-OPTIONAL = ("origin", "origin_text", "wrong")
+OPTIONAL = ("origin", "origin_text", "wrong", "follow_up")
 
 
 def _bilingual(value, where: str, field: str) -> dict:
@@ -163,6 +167,12 @@ def validate_entry(raw, index: int) -> Question:
         entry["wrong"] = {**_bilingual(wrong, where, "wrong"), "why": _bilingual(wrong["why"], where, "wrong.why"),
                           "notebook": _notebook(wrong["notebook"], where, "wrong.notebook"),
                           "section": _text(wrong["section"], where, "wrong.section")}
+    if raw.get("follow_up") is not None:
+        follow = raw["follow_up"]
+        if not isinstance(follow, dict) or set(follow) != {"question", "answer"}:
+            got = sorted(follow) if isinstance(follow, dict) else type(follow).__name__
+            raise BankError(f"{where}: field 'follow_up' must be a mapping with exactly question and answer, got {got}")
+        entry["follow_up"] = {f: _bilingual(follow[f], where, f"follow_up.{f}") for f in ("question", "answer")}
     return Question(**entry)
 
 
@@ -232,3 +242,23 @@ def check_links(bank: list[Question], root: Path) -> list[str]:
             if not has_section(headings, section):
                 problems.append(f"bank entry {q.id!r}: {nb} has no section {section!r}")
     return problems
+
+
+@lru_cache(maxsize=None)
+def _headings(path: Path) -> tuple[str, ...]:
+    return tuple(section_headings(path)) if path.is_file() else ()
+
+
+def section_label(notebook: str, section: str, lang: str = "en", root: Path | None = None) -> str:
+    """Where to read: "notebooks/07_pruning.ipynb § 3. Global vs layer-wise …", the heading in
+    ``lang`` (zh: the Chinese twin's heading at the same place, and its path)."""
+    root = Path(root or Path(__file__).resolve().parents[2])
+    english = _headings(root / notebook)
+    found = [h for h in english if has_section([h], section)]
+    heading, path = (found[0] if found else section), notebook
+    if lang == "zh":
+        path = notebook.replace("/", "/zh/", 1)
+        chinese = _headings(root / path)
+        if found and len(chinese) == len(english):  # the twin has the same cells
+            heading = chinese[english.index(found[0])]
+    return f"{path} § {heading}"

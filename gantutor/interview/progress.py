@@ -16,6 +16,7 @@ answered wrong comes back after ``REQUEUE_GAP`` other questions.
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
@@ -33,6 +34,12 @@ CREATE TABLE IF NOT EXISTS progress (
     box INTEGER NOT NULL, last_seen TEXT NOT NULL, due TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY AUTOINCREMENT, qid TEXT NOT NULL, correct INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mock_sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, minutes REAL NOT NULL, lang TEXT NOT NULL,
+    plan TEXT NOT NULL, ended TEXT);
+CREATE TABLE IF NOT EXISTS mock_answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session INTEGER NOT NULL, part TEXT NOT NULL, ref TEXT NOT NULL,
+    answer TEXT NOT NULL, mark TEXT NOT NULL, score REAL NOT NULL, seconds REAL NOT NULL, at TEXT NOT NULL);
 """
 
 
@@ -147,6 +154,37 @@ class Progress:
     def answers(self) -> list[tuple[str, bool, str]]:
         """Every answer ever given, oldest first: (question id, correct, ISO time)."""
         return [(q, bool(c), at) for q, c, at in self._conn.execute("SELECT qid, correct, at FROM answers ORDER BY id")]
+
+    # The mock interview's record (gantutor mock): a session, then each answer in its own transaction.
+    def start_mock(self, minutes: float, lang: str, plan: list) -> int:
+        with self._transaction():
+            cur = self._conn.execute("INSERT INTO mock_sessions (started, minutes, lang, plan) VALUES (?, ?, ?, ?)",
+                                     (_now().isoformat(), minutes, lang, json.dumps(plan)))
+        return cur.lastrowid
+
+    def record_mock(self, session: int, part: str, ref: str, answer: str, mark: str, score: float, seconds: float) -> None:
+        with self._transaction():
+            self._conn.execute("INSERT INTO mock_answers (session, part, ref, answer, mark, score, seconds, at) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (session, part, ref, answer, mark, score, seconds, _now().isoformat()))
+
+    def end_mock(self, session: int) -> None:
+        with self._transaction():
+            self._conn.execute("UPDATE mock_sessions SET ended = ? WHERE id = ?", (_now().isoformat(), session))
+
+    def mock_session(self, session: int | None = None) -> dict | None:
+        """One mock session (the latest when ``session`` is None) with its answers, or None."""
+        row = self._conn.execute("SELECT * FROM mock_sessions WHERE id = ?" if session is not None else
+                                 "SELECT * FROM mock_sessions ORDER BY id DESC LIMIT 1",
+                                 (session,) if session is not None else ()).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "started", "minutes", "lang", "plan", "ended")
+        out = dict(zip(keys, row), plan=json.loads(row[4]))
+        cols = ("part", "ref", "answer", "mark", "score", "seconds", "at")
+        out["answers"] = [dict(zip(cols, r)) for r in self._conn.execute(
+            f"SELECT {', '.join(cols)} FROM mock_answers WHERE session = ? ORDER BY id", (row[0],))]
+        return out
 
     def close(self) -> None:
         self._conn.close()
