@@ -18,7 +18,7 @@ spaced repetition. The report gives the time per question, the weak topics and t
 from __future__ import annotations
 
 import random
-import textwrap
+import unicodedata
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +30,7 @@ from gantutor.interview import drills as drills_mod
 from gantutor.interview.bank import LANGS, TOPICS, Question, _bilingual, _notebook, _text, section_label
 from gantutor.interview.progress import Progress
 from gantutor.interview.quiz import schedule
+from gantutor.interview.terminal import fill
 
 DESIGN = Path(__file__).with_name("design.yaml")
 MIN_MINUTES = 20
@@ -101,7 +102,6 @@ TEXT = {
         "none": "{path} 中还没有模拟面试：运行 gantutor mock 开始一次。",
     },
 }
-WIDTH = {"en": 88, "zh": 46}
 
 
 class MockError(ValueError):
@@ -212,8 +212,7 @@ class MockInterview:
             if block.lstrip().startswith(("```", "|")):
                 out.append("\n".join(indent + line for line in block.splitlines()))
             else:
-                out.append(textwrap.fill(" ".join(block.split()), width=WIDTH[self.lang], initial_indent=indent,
-                                         subsequent_indent=indent))
+                out.append(fill(block, indent))
         return "\n\n".join(out)
 
     def _line(self, prompt: str) -> str:
@@ -381,8 +380,10 @@ def report(progress: Progress, session: int | None = None, bank: list[Question] 
             where = _where(a, by_id, designs, lang)
             if where and where not in reread:
                 reread.append(where)
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    def cols(text):  # terminal columns: a Chinese character takes two
+        return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+    widths = [max(cols(r[i]) for r in rows) for i in range(4)]
+    lines += ["  ".join(c + " " * (w - cols(c)) for c, w in zip(r, widths)).rstrip() for r in rows]
     done = {(a["part"], a["ref"]) for a in answers}
     missing = [f"{t['parts'][p['part']]} {p['ref']}" for p in data["plan"] if (p["part"], p["ref"]) not in done]
     if missing:

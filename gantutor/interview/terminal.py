@@ -5,7 +5,8 @@ and the next ``gantutor quiz`` goes on with what is due.
 """
 from __future__ import annotations
 
-import textwrap
+import re
+import unicodedata
 
 from gantutor.interview.quiz import QuizSession
 
@@ -35,12 +36,35 @@ def _ask(prompt: str, read) -> str:
     return reply
 
 
-WIDTH = {"en": 88, "zh": 46}  # characters per line: a Chinese character takes two columns of a terminal
+COLUMNS = 88  # a terminal line; a Chinese character takes two columns
+
+
+def _columns(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def fill(paragraph: str, indent: str = "  ", columns: int = COLUMNS) -> str:
+    """One paragraph filled to ``columns`` terminal columns: at spaces, and between Chinese characters
+    (which take two columns each; a line does not start with closing punctuation)."""
+    words = re.findall(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f][，。：；！？、）」』》]*|\S+|\s+",
+                       " ".join(paragraph.split()))
+    lines, line, width = [], indent, len(indent)
+    for word in words:
+        w = sum(_columns(c) for c in word)
+        if word.isspace():
+            if width > len(indent):
+                line, width = line + " ", width + 1
+            continue
+        if width + w > columns and width > len(indent):
+            lines.append(line.rstrip())
+            line, width = indent, len(indent)
+        line, width = line + word, width + w
+    lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def _wrap(text: str, lang: str, indent: str = "  ") -> str:
-    return "\n".join(textwrap.fill(p, width=WIDTH[lang], initial_indent=indent, subsequent_indent=indent)
-                     for p in text.split("\n"))
+    return "\n".join(fill(p, indent) for p in text.split("\n"))
 
 
 def run(session: QuizSession, read=input, write=print) -> tuple[int, int]:
