@@ -20,6 +20,7 @@ import pytest
 
 from gantutor.checks.registry import EXERCISES
 from gantutor.interview import Progress, load_bank
+from gantutor.interview import anki
 from gantutor.interview import drills as drills_mod
 from gantutor.interview import mock
 from gantutor.interview.bank import TOPICS, check_links, section_label
@@ -58,11 +59,18 @@ def test_every_drill_has_its_task_and_stub_from_the_notebook_in_both_languages()
 
 
 @pytest.mark.parametrize("number", DRILLS)
-def test_the_solved_drill_passes(tmp_path, number):
+def test_the_solved_drill_passes_as_a_file(tmp_path, number, capsys):
+    """Each solved drill, loaded from a file as the child process loads it (the child itself is
+    exercised by the command's tests below)."""
+    import runpy
+
+    from gantutor import checks
     path = tmp_path / "answer.py"
     path.write_text(solution_of(number), encoding="utf-8")
-    passed, output = drills_mod.check_file(number, path)
-    assert passed and f"✔ Exercise {number} passed" in output, output
+    drill = drills_mod.get(number)
+    assert drills_mod._static_problem(drill, path, "en") is None
+    getattr(checks, drill.check)(runpy.run_path(str(path), run_name="__drill__")[drill.name])
+    assert f"✔ Exercise {number} passed" in capsys.readouterr().out
 
 
 def test_the_command_passes_a_right_file(tmp_path):
@@ -89,13 +97,13 @@ def test_a_wrong_drill_is_explained_as_in_the_notebook_and_in_chinese(tmp_path):
                                                    "global_magnitude_mask (the file defines mask)"),
     ("import no_such_module\ndef global_magnitude_mask(w, a):\n    return 1\n",
      "raised ModuleNotFoundError while it was loading (line 1): No module named 'no_such_module'"),
-    ("def global_magnitude_mask(weights, amount):\n    while True:\n        pass\n", "did not finish in 8 s"),
+    ("def global_magnitude_mask(weights, amount):\n    while True:\n        pass\n", "did not finish in 5 s"),
     ("def global_magnitude_mask(weights, amount):\n    return weights[5]\n", "your function raised IndexError"),
 ])
 def test_a_file_that_cannot_pass_gets_a_clear_message_not_a_traceback(tmp_path, source, message):
     path = tmp_path / "answer.py"
     path.write_text(source)
-    passed, output = drills_mod.check_file("8.2", path, timeout=8)
+    passed, output = drills_mod.check_file("8.2", path, timeout=5)
     assert not passed and message in output and "Traceback" not in output, output
 
 
@@ -149,13 +157,15 @@ def test_the_deck_holds_one_tagged_note_per_entry_in_both_languages_with_stable_
 def test_one_language_and_some_topics_and_no_file_overwritten(tmp_path):
     bank = load_bank()
     deck = tmp_path / "pruning.apkg"
-    assert cli(tmp_path, "anki", "-o", str(deck), "--lang", "zh", "--topic", "pruning", "compression").returncode == 0
+    assert anki.build(deck, "zh", ["pruning", "compression"]) == sum(q.topic in ("pruning", "compression") for q in bank)
     rows = notes(deck)
     assert len(rows) == sum(q.topic in ("pruning", "compression") for q in bank)
-    assert all("§" in r[3] and "notebooks/zh/" in r[3] and "演示位置" in r[3] for r in rows)
-    english = notes(tmp_path / "en.apkg") if cli(tmp_path, "anki", "-o", str(tmp_path / "en.apkg"), "--lang", "en",
-                                                 "--topic", "pruning").returncode == 0 else []
-    assert not {r[0] for r in english} & {r[0] for r in rows}  # another language is another note
+    assert all("§" in r[3] and "/zh/" in r[3] and "演示位置" in r[3] for r in rows)
+    anki.build(tmp_path / "en.apkg", "en", ["pruning"])
+    english = notes(tmp_path / "en.apkg")
+    assert english and not {r[0] for r in english} & {r[0] for r in rows}  # another language is another note
+    with pytest.raises(ValueError, match="topic must be among"):
+        anki.build(tmp_path / "x.apkg", "en", ["cooking"])
     mine = tmp_path / "notes.apkg"
     mine.write_text("my notes")
     refused = cli(tmp_path, "anki", "-o", str(mine))
