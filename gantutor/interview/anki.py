@@ -101,7 +101,7 @@ def build(path: str | Path, mode: str = "both", topics: list[str] | None = None,
     try:
         import genanki
     except ModuleNotFoundError:
-        raise ModuleNotFoundError("gantutor anki needs genanki: pip install 'gantutor[anki]' (make test installs it)",
+        raise ModuleNotFoundError("gantutor anki needs genanki: make anki installs it (or pip install -e '.[anki]')",
                                   name="genanki") from None
     if mode not in MODES:
         raise ValueError(f"lang must be one of {', '.join(MODES)}, got {mode!r}")
