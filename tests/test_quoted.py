@@ -1,5 +1,8 @@
 """Every number that prose quotes is the measured one: tagged figures recomputed from the committed
-results, every other figure found in a cell's stored output or cited from the literature."""
+results, every other figure found in a cell's stored output or cited from the literature.
+
+A figure is a decimal (0.0455, 4.07); in the question bank also a whole-number ratio or share (11×,
+84 %, 200 倍). Whole numbers elsewhere (chapter prose, counts such as "3,000 steps") are not yet checked."""
 import re
 from pathlib import Path
 
@@ -12,12 +15,24 @@ from gantutor.quoted import ANY_TAG, check_tags, load_results, strip_tags
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = load_results(ROOT)
 NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*\.\d+(?![\d])")
+# In the bank, a whole number that is a ratio or a share (11×, 84 %, 200 倍) is a figure too.
+WHOLE_FIGURE = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?![\d.,]\d)(?=\s?(?:%|×|倍))")
 REFERENCE = re.compile(r"(^#+ |\n#+ |§|[Ss]ections? |[Cc]hapters? |[Ee]xercises? |[Dd]rills? |arXiv:? ?|第 ?|练习 ?|§ ?\d+(?:\.\d+)?\s?[–-]\s?)$")  # 4.1 (or §4.4–4.5) as a section, not a figure
 # Figures that come from papers or from arithmetic on the page, not from a run of the course: entry -> {number: source}
 LITERATURE = {
+    'patchgan-receptive-field': {'256': 'Isola et al. 2017 (pix2pix), Section 4.4: its 256 × 256 images'},
+    'what-to-prune': {'84': "arithmetic on chapter 7 §1's printed sizes: the first transposed convolution's 32,768 weights, each used at 49 positions, do 1,605,632 of the 1,906,688 MACs (84 %); the Linear's 200,704 weights are 84 % of 240,321"},
+    'global-vs-layerwise': {'84': "arithmetic on chapter 7 §1's printed sizes: the first transposed convolution's 32,768 weights, each used at 49 positions, do 1,605,632 of the 1,906,688 MACs (84 %); the Linear's 200,704 weights are 84 % of 240,321"},
+    'model-optimisation-and-gans': {'84': "arithmetic on chapter 7 §1's printed sizes: the first transposed convolution's 32,768 weights, each used at 49 positions, do 1,605,632 of the 1,906,688 MACs (84 %); the Linear's 200,704 weights are 84 % of 240,321", '11': "arithmetic on chapter 7 §1's printed sizes: the Linear does 200,704 of 1,906,688 MACs (11 %)", '14': "arithmetic on chapter 7 §1's printed sizes: 32,768 of 240,321 weights (14 %)"},
+    'gan-pruning-benefits': {'21': 'Li et al. 2020 (GAN Compression, CVPR), abstract: MACs cut 9–21× for pix2pix, CycleGAN and GauGAN'},
+    'lottery-ticket': {'74': 'Chen et al. 2021 ("GANs Can Play Lottery Tickets Too", ICLR): winning tickets at 67–74 % sparsity'},
+    'deep-compression': {'35': 'Han et al. 2016 (Deep Compression, ICLR), Table 1: AlexNet 35× smaller', '49': 'Han et al. 2016, Table 1: VGG-16 49× smaller'},
+    'ring-of-gaussians': {'200': "arithmetic: PacGAN's 400,000 steps (its code, chapter 3 §4.1's table) over the course's 2,000"},
+    'pacgan-packing': {'200': "arithmetic: PacGAN's 400,000 steps (its code, chapter 3 §4.1's table) over the course's 2,000"},
+    'reading-mode-collapse-tables': {'200': "arithmetic: PacGAN's 400,000 steps (its code, chapter 3 §4.1's table) over the course's 2,000"},
     'fid-sample-size': {'2,048': "Inception-v3 pool3 features, 2,048 dimensions: the features of the FID of Heusel et al. 2017 (Section 'Fréchet Inception Distance')"},
     'patchgan-small-images': {'256': 'Isola et al. 2017 (pix2pix), Section 4.4 and Table 3: patch sizes compared on 256×256 Cityscapes labels→photo', '286': 'Isola et al. 2017, Section 4.4: the 286×286 ImageGAN, larger than the 256×256 images'},
-    'student-width-choice': {'56.8': 'Li et al. 2020 (GAN Compression, CVPR), Table 1: pix2pix edges→shoes teacher, 56.8 G MACs', '11.8': 'Li et al. 2020 (GAN Compression, CVPR), Table 1: 56.8 / 4.81 = 11.8× fewer MACs for pix2pix edges→shoes'},
+    'student-width-choice': {'10': "the course's bar for chapter 10 (issue 22): at least 10× fewer MACs, L1 within +10 %", '256': 'Li et al. 2020 (GAN Compression), Section 4: 256 × 256 images', '56.8': 'Li et al. 2020 (GAN Compression, CVPR), Table 1: pix2pix edges→shoes teacher, 56.8 G MACs', '11.8': 'Li et al. 2020 (GAN Compression, CVPR), Table 1: 56.8 / 4.81 = 11.8× fewer MACs for pix2pix edges→shoes'},
     "gan-loss-js-divergence": {"1.386": "log 4 = 1.386, V(D*, G) at p_g = p_data (arithmetic; chapter 1 §4 prints −1.386294)"},
     "gan-convergence-guarantee": {
         "1.005": "√(1 + η²) = 1.004988 at η = 0.1, the growth per step of simultaneous GDA on x·y (arithmetic; chapter 2 §1)",
@@ -55,6 +70,9 @@ def test_a_tag_recomputes_its_figure_at_the_quoted_precision():
     assert "cannot compute" in check_tags("1.0<!--=pruning.no_such_row.fid-->", RESULTS)[0]
     assert check_tags("here<!--=pruning.dense.fid-->", RESULTS) == ["<!--=pruning.dense.fid--> follows no number"]
     assert strip_tags("FID 365.9<!--=pruning_gan.ticket.fid-->.") == "FID 365.9."
+    assert untied_figures("11× fewer MACs, 84 % of the work, 少 200 倍, 3,000 steps", ["3,000"], {}, whole=True) == ["11", "84", "200"]
+    assert untied_figures("11× fewer MACs", [""], {}) == []  # chapter prose: decimals only, for now
+    assert untied_figures("11×<!--=pruning.dense.macs / pruning.structured.macs--> fewer", [""], {}, whole=True) == []
 
 
 def _outputs_text(path: Path) -> str:
@@ -69,11 +87,13 @@ OUTPUTS = {p.relative_to(ROOT).as_posix(): _outputs_text(p) for p in sorted((ROO
            if not p.name.startswith("08_")}  # chapter 8 prints the bank itself: no source for it
 
 
-def untied_figures(text: str, sources: list[str], allowed: dict) -> list[str]:
-    """The numbers of ``text`` that carry no tag, are in none of the ``sources`` and not ``allowed``."""
+def untied_figures(text: str, sources: list[str], allowed: dict, whole: bool = False) -> list[str]:
+    """The numbers of ``text`` that carry no tag, are in none of the ``sources`` and not ``allowed``
+    (decimals; with ``whole``, also whole-number ratios and shares)."""
     plain = ANY_TAG.sub(" TAGGED", text)
     missing = []
-    for m in NUMBER.finditer(plain):
+    found = sorted([*NUMBER.finditer(plain), *(WHOLE_FIGURE.finditer(plain) if whole else [])], key=lambda m: m.start())
+    for m in found:
         number = m.group()
         if plain.startswith(" TAGGED", m.end()) or plain[m.end():].lstrip().startswith(("%", "×")) and \
                 plain[m.end():].lstrip()[1:].startswith(" TAGGED"):
@@ -86,10 +106,11 @@ def untied_figures(text: str, sources: list[str], allowed: dict) -> list[str]:
     return missing
 
 
-def figure_problems(text: str, sources: list[str], allowed: dict, where: str, listed_in: str) -> list[str]:
+def figure_problems(text: str, sources: list[str], allowed: dict, where: str, listed_in: str,
+                    whole: bool = False) -> list[str]:
     """Each tag of ``text`` that no longer recomputes, and its figures tied to nothing, as messages."""
     problems = check_tags(text, RESULTS)
-    untied = untied_figures(text, sources, allowed)
+    untied = untied_figures(text, sources, allowed, whole)
     if untied:
         problems.append(f"{', '.join(untied)} appear in no stored output of {where}, carry no <!--=result--> tag "
                         f"and are not cited in {listed_in}")
@@ -127,7 +148,8 @@ def test_every_figure_in_the_bank_is_tied_to_a_result(entry):
     notebooks = _sources(entry)
     sources = [OUTPUTS.get(nb, "") for nb in notebooks]
     problems = [f"{field}: {p}" for field, text in _bank_texts(entry)
-                for p in figure_problems(text, sources, LITERATURE.get(entry["id"], {}), " or ".join(notebooks), "LITERATURE")]
+                for p in figure_problems(text, sources, LITERATURE.get(entry["id"], {}), " or ".join(notebooks), "LITERATURE",
+                                         whole=True)]
     assert not problems, f"bank entry {entry['id']!r}:\n" + "\n".join(problems)
 
 
