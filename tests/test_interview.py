@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _db import count_rows
 from gantutor import cli
 from gantutor.interview import Progress, ProgressError, QuizSession, corner_markdown, load_bank, select, sheet, terminal
 from gantutor.interview.bank import ORIGINS, BankError, check_links, has_section, parse_bank
@@ -335,15 +336,7 @@ def test_a_quiz_killed_mid_way_keeps_every_answer_given(tmp_path):
     db = tmp_path / "progress.sqlite3"
 
     def answered():
-        if not db.exists():
-            return 0
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            return conn.execute("SELECT count(*) FROM answers").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
-        finally:
-            conn.close()
+        return count_rows(db, "answers")
     try:
         for k, mark in enumerate(["y", "n", "y"], 1):
             proc.stdin.write(f"\n{mark}\n")

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from _db import count_rows
 
 from gantutor.checks.registry import EXERCISES
 from gantutor.interview import Progress, load_bank
@@ -273,15 +274,7 @@ def env_for(tmp_path):
 
 
 def mock_rows(db: Path) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute("SELECT count(*) FROM mock_answers").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
+    return count_rows(db, "mock_answers")
 
 
 def test_in_a_real_terminal_the_first_question_shows_at_once(tmp_path):

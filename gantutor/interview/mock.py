@@ -30,7 +30,7 @@ from gantutor.interview import drills as drills_mod
 from gantutor.interview.bank import LANGS, TOPICS, Question, _bilingual, _notebook, _text, section_label
 from gantutor.interview.progress import Progress
 from gantutor.interview.quiz import schedule
-from gantutor.interview.terminal import fill
+from gantutor.interview.terminal import Quit, fill, read_line
 
 DESIGN = Path(__file__).with_name("design.yaml")
 MIN_MINUTES = 20
@@ -106,10 +106,6 @@ TEXT = {
 
 class MockError(ValueError):
     """A mock interview that cannot be set up (bad minutes, an empty topic, a broken design file)."""
-
-
-class _Quit(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -216,13 +212,7 @@ class MockInterview:
         return "\n\n".join(out)
 
     def _line(self, prompt: str) -> str:
-        try:
-            reply = self.read(prompt)
-        except (EOFError, KeyboardInterrupt):
-            raise _Quit from None
-        if reply.strip().lower() in ("q", "quit", "exit"):
-            raise _Quit
-        return reply
+        return read_line(prompt, self.read)
 
     def _answer(self) -> str | None:
         """Lines until an empty one; None when the candidate skips (s, or no answer at all)."""
@@ -335,7 +325,7 @@ class MockInterview:
                     self._drill(item)
                 else:
                     self._design(item)
-        except _Quit:
+        except Quit:
             self.write("\n" + self.t["stopped"])
         self.progress.end_mock(self.session)
         self.write("\n" + report(self.progress, self.session, self.bank))

@@ -22,18 +22,23 @@ PROMPTS = {
 }  # Chinese prompts take full-width punctuation (，。：；？（）), which carries its own spacing
 
 
-class _Quit(Exception):
-    pass
+class Quit(Exception):
+    """The learner quit: q (or quit, exit), Ctrl-C or the end of input."""
+
+
+def read_line(prompt: str, read) -> str:
+    """The learner's reply as typed; ``Quit`` when they quit."""
+    try:
+        reply = read(prompt)
+    except (EOFError, KeyboardInterrupt):
+        raise Quit from None
+    if reply.strip().lower() in ("q", "quit", "exit"):
+        raise Quit
+    return reply
 
 
 def _ask(prompt: str, read) -> str:
-    try:
-        reply = read(prompt).strip().lower()
-    except (EOFError, KeyboardInterrupt):
-        raise _Quit from None
-    if reply in ("q", "quit", "exit"):
-        raise _Quit
-    return reply
+    return read_line(prompt, read).strip().lower()
 
 
 COLUMNS = 88  # a terminal line; a Chinese character takes two columns
@@ -63,7 +68,7 @@ def fill(paragraph: str, indent: str = "  ", columns: int = COLUMNS) -> str:
     return "\n".join(lines)
 
 
-def _wrap(text: str, lang: str, indent: str = "  ") -> str:
+def _wrap(text: str, indent: str = "  ") -> str:
     return "\n".join(fill(p, indent) for p in text.split("\n"))
 
 
@@ -74,12 +79,12 @@ def run(session: QuizSession, read=input, write=print) -> tuple[int, int]:
         while not session.done:
             q = session.current
             right, total = session.score
-            write(f"\n[{total + 1}] {q.topic} · {q.difficulty} · {q.id}\n{_wrap(q.question[session.lang], session.lang)}")
+            write(f"\n[{total + 1}] {q.topic} · {q.difficulty} · {q.id}\n{_wrap(q.question[session.lang])}")
             if session.mode == "choice":
                 _ask_choice(session, read, write, p)
             else:
                 _ask_flash(session, read, write, p)
-    except _Quit:
+    except Quit:
         write("")
     right, total = session.score
     where = session.progress.path
@@ -90,7 +95,7 @@ def run(session: QuizSession, read=input, write=print) -> tuple[int, int]:
 def _ask_flash(session, read, write, p):
     q, lang = session.current, session.lang
     _ask(p["reveal"], read)
-    write(_wrap(q.answer[lang], lang) + "\n" + _wrap(q.explanation[lang], lang, "    "))
+    write(_wrap(q.answer[lang]) + "\n" + _wrap(q.explanation[lang], "    "))
     while (reply := _ask(p["mark"], read)) not in ("y", "n", "yes", "no", "是", "否"):
         write(p["again"].format(options="y / n / q"))
     session.answer(reply in ("y", "yes", "是"))
@@ -100,11 +105,11 @@ def _ask_choice(session, read, write, p):
     q, lang = session.current, session.lang
     options, right = session.choices()
     for i, text in enumerate(options, 1):
-        write(f"  {i}. " + _wrap(text, lang, "     ").lstrip())
+        write(f"  {i}. " + _wrap(text, "     ").lstrip())
     valid = [str(i) for i in range(1, len(options) + 1)]
     while (reply := _ask(p["pick"].format(k=len(options)), read)) not in valid:
         write(p["again"].format(options=p["sep"].join(valid) + " / q"))
     if session.choose(int(reply) - 1):
-        write(p["right"] + "\n" + _wrap(q.explanation[lang], lang, "    "))
+        write(p["right"] + "\n" + _wrap(q.explanation[lang], "    "))
     else:
-        write(p["wrong"] + "\n" + _wrap(options[right], lang) + "\n" + _wrap(q.explanation[lang], lang, "    "))
+        write(p["wrong"] + "\n" + _wrap(options[right]) + "\n" + _wrap(q.explanation[lang], "    "))
